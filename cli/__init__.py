@@ -1,0 +1,1 @@
+"""cli layer of EmoSync (see DESIGN.md)."""

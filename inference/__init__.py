@@ -1,0 +1,1 @@
+"""inference layer of EmoSync (see DESIGN.md)."""

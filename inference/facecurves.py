@@ -1,0 +1,156 @@
+"""FaceCurves: the one type that carries animation across every boundary."""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from emosync.errors import InputError
+from emosync.rigs.channels import CHANNELS, N_BLENDSHAPES
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class FaceCurves:
+    """Per-frame channel values sampled at `fps`; frame i is at time i / fps seconds.
+
+    `values` is float32 [frames × channels]. Blendshape channels are weights in [0, 1];
+    rotation channels are radians. `metadata` holds provenance (source audio, engine, emotion
+    timeline, model version) as JSON-serialisable values.
+    """
+
+    fps: float
+    values: np.ndarray
+    channels: tuple[str, ...] = CHANNELS
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.values = np.ascontiguousarray(self.values, dtype=np.float32)
+        self.channels = tuple(self.channels)
+        if self.values.ndim != 2 or self.values.shape[1] != len(self.channels):
+            raise ValueError(
+                f"values must be [frames × {len(self.channels)}], got {self.values.shape}"
+            )
+        if not self.fps or self.fps <= 0:
+            raise ValueError(f"fps must be positive, got {self.fps}")
+
+    # --- shape and access -------------------------------------------------------------------
+    @property
+    def n_frames(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def duration(self) -> float:
+        return self.n_frames / self.fps
+
+    @property
+    def times(self) -> np.ndarray:
+        return np.arange(self.n_frames, dtype=np.float64) / self.fps
+
+    def channel(self, name: str) -> np.ndarray:
+        return self.values[:, self.channels.index(name)]
+
+    def blendshapes(self) -> np.ndarray:
+        """The ARKit-52 block [frames × 52] (a view), when the schema is the standard one."""
+        if self.channels[:N_BLENDSHAPES] != CHANNELS[:N_BLENDSHAPES]:
+            raise ValueError("curves do not use the ARKit channel schema")
+        return self.values[:, :N_BLENDSHAPES]
+
+    def copy(self) -> FaceCurves:
+        return FaceCurves(self.fps, self.values.copy(), self.channels, copy.deepcopy(self.metadata))
+
+    # --- time operations ---------------------------------------------------------------------
+    def resample(self, fps: float) -> FaceCurves:
+        """Linear resampling to another frame rate over the same duration."""
+        if fps <= 0:
+            raise InputError(f"fps must be positive, got {fps}")
+        if fps == self.fps or self.n_frames < 2:
+            out = self.copy()
+            out.fps = float(fps)
+            return out
+        n_out = max(1, int(round(self.duration * fps)))
+        src_t = self.times
+        dst_t = np.arange(n_out, dtype=np.float64) / fps
+        out = np.empty((n_out, self.values.shape[1]), dtype=np.float32)
+        for c in range(self.values.shape[1]):
+            out[:, c] = np.interp(dst_t, src_t, self.values[:, c])
+        return FaceCurves(float(fps), out, self.channels, copy.deepcopy(self.metadata))
+
+    def slice(self, start: float, end: float | None = None) -> FaceCurves:
+        """Frames from `start` to `end` seconds (end exclusive)."""
+        a = max(0, int(round(start * self.fps)))
+        b = self.n_frames if end is None else min(self.n_frames, int(round(end * self.fps)))
+        return FaceCurves(
+            self.fps, self.values[a : max(a, b)].copy(), self.channels, copy.deepcopy(self.metadata)
+        )
+
+    def concat(self, other: FaceCurves, crossfade: float = 0.0) -> FaceCurves:
+        """Append `other`; with `crossfade` seconds the two overlap and blend with a cosine ramp."""
+        if other.channels != self.channels:
+            raise ValueError("cannot concatenate curves with different channels")
+        if other.fps != self.fps:
+            other = other.resample(self.fps)
+        n = min(int(round(crossfade * self.fps)), self.n_frames, other.n_frames)
+        if n <= 0:
+            values = np.concatenate([self.values, other.values])
+        else:
+            w = (0.5 - 0.5 * np.cos(np.linspace(0.0, np.pi, n + 2)[1:-1]))[:, None]
+            blend = (1 - w) * self.values[-n:] + w * other.values[:n]
+            values = np.concatenate([self.values[:-n], blend, other.values[n:]])
+        return FaceCurves(
+            self.fps, values.astype(np.float32), self.channels, copy.deepcopy(self.metadata)
+        )
+
+    # --- serialisation -----------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "emosync.facecurves",
+            "version": FORMAT_VERSION,
+            "fps": self.fps,
+            "channels": list(self.channels),
+            "metadata": self.metadata,
+            "frames": np.round(self.values.astype(np.float64), 6).tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FaceCurves:
+        if data.get("format") != "emosync.facecurves":
+            raise InputError("not an EmoSync FaceCurves file")
+        channels = tuple(data["channels"])
+        values = np.asarray(data["frames"], dtype=np.float32).reshape(-1, len(channels))
+        return cls(float(data["fps"]), values, channels, dict(data.get("metadata", {})))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> FaceCurves:
+        try:
+            return cls.from_dict(json.loads(text))
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise InputError(f"not a valid FaceCurves JSON: {exc}") from None
+
+    def npz_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "values": self.values,
+            "fps": np.float64(self.fps),
+            "channels": np.array(self.channels),
+            "metadata": np.array(json.dumps(self.metadata)),
+        }
+
+    @classmethod
+    def from_npz_arrays(cls, arrays: Any) -> FaceCurves:
+        try:
+            return cls(
+                float(arrays["fps"]),
+                np.asarray(arrays["values"]),
+                tuple(str(c) for c in arrays["channels"]),
+                json.loads(str(arrays["metadata"])),
+            )
+        except KeyError as exc:
+            raise InputError(f"not an EmoSync FaceCurves NPZ (missing {exc})") from None

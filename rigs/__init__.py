@@ -1,0 +1,1 @@
+"""rigs layer of EmoSync (see DESIGN.md)."""
