@@ -32,7 +32,10 @@ def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
 def atomic_open(path: str | os.PathLike, mode: str = "wb", force: bool = False) -> Iterator[IO]:
     """Open a temporary file beside `path`; on success it replaces `path` in one rename."""
     p = check_writable(path, force=force)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent or ".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".part", dir=p.parent or ".")
+    except OSError as exc:
+        raise InputError(f"cannot write {p}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(
             fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})
@@ -43,9 +46,11 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", force: bool = False) 
         if p.exists() and not force:
             raise InputError(f"output {p} exists (use --force to overwrite)")
         os.replace(tmp, p)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise InputError(f"cannot write {p}: {exc.strerror or exc}") from None
         raise
 
 

@@ -1,0 +1,131 @@
+"""`emosync animate AUDIO -o OUT [-o OUT …]`."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+
+from emosync.atomic import check_writable
+from emosync.cli.progress import ProgressBar
+from emosync.errors import InputError
+from emosync.exporters.dispatch import SUFFIXES, export
+from emosync.inference.life import LifeSettings
+from emosync.inference.pipeline import ENGINES, AnimateOptions, animate
+from emosync.inference.timeline import EmotionTimeline
+from emosync.rigs.emotions import parse_intensity
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("animate", help="animate a voice clip into ARKit curves")
+    p.add_argument("audio", help="voice clip: WAV, FLAC, OGG or MP3")
+    p.add_argument(
+        "-o",
+        "--output",
+        action="append",
+        required=True,
+        metavar="OUT",
+        help=f"output file, format by suffix ({' '.join(SUFFIXES)}); repeatable",
+    )
+    p.add_argument(
+        "--transcript", metavar="TEXT_OR_FILE", help="what is said: the text itself or a .txt file"
+    )
+    p.add_argument(
+        "--emotion",
+        metavar="TEXT",
+        help="preset, synonym or mixture, e.g. 'slightly sad', '0.6 happy + 0.3 surprised'",
+    )
+    p.add_argument("--emotion-image", metavar="IMG", help="emotion from a reference photo")
+    p.add_argument("--emotion-audio", metavar="WAV", help="emotion from a reference voice")
+    p.add_argument("--intensity", default="1.0", help="emotion intensity, 0 to 1.5 (default 1)")
+    p.add_argument("--timeline", metavar="FILE.json", help="emotion segments along the clip")
+    p.add_argument("--fps", default="60", help="frames per second (default 60)")
+    p.add_argument("--engine", default="auto", choices=ENGINES)
+    p.add_argument("--rig", default="arkit", help="channel set to write (default arkit)")
+    p.add_argument(
+        "--mesh", metavar="GLB", help="for .glb/.gltf: your mesh with ARKit morph targets"
+    )
+    p.add_argument("--blink", type=float, default=1.0, help="blink gain (0 = off)")
+    p.add_argument("--gaze", type=float, default=1.0, help="eye-motion gain (0 = off)")
+    p.add_argument("--head", type=float, default=1.0, help="head-motion gain (0 = off)")
+    p.add_argument("--seed", type=int, default=0, help="seed for blinks, gaze and breathing")
+    p.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    outputs = [Path(o) for o in args.output]
+    for out in outputs:
+        if out.suffix.lower() not in SUFFIXES:
+            raise InputError(
+                f"unknown output format '{out.suffix or out.name}'; "
+                f"use one of: {', '.join(SUFFIXES)}"
+            )
+        check_writable(out, force=args.force)
+    if len(set(outputs)) != len(outputs):
+        raise InputError("the same output is named twice")
+    if args.rig != "arkit":
+        raise InputError(f"unknown rig '{args.rig}'; this version writes: arkit")
+    if args.emotion_image or args.emotion_audio:
+        raise InputError(
+            "emotion from an image or a voice needs the multi-modal emotion "
+            "encoder, which this version does not have yet; use --emotion TEXT"
+        )
+    if args.mesh and not Path(args.mesh).is_file():
+        raise InputError(f"mesh {args.mesh} not found")
+    options = AnimateOptions(
+        transcript=read_transcript(args.transcript),
+        emotion=args.emotion,
+        intensity=parse_intensity(args.intensity),
+        timeline=EmotionTimeline.from_json(args.timeline) if args.timeline else None,
+        fps=parse_fps(args.fps),
+        engine=args.engine,
+        life=LifeSettings(
+            blink=gain(args.blink, "blink"),
+            gaze=gain(args.gaze, "gaze"),
+            head=gain(args.head, "head"),
+        ),
+        seed=args.seed,
+    )
+    curves = animate(args.audio, options, progress=ProgressBar("animating"))
+    for warning in curves.metadata.get("warnings", []):
+        print(f"emosync: warning: {warning}", file=sys.stderr)
+    for out in outputs:
+        path = export(curves, out, force=args.force, mesh=args.mesh)
+        if not args.quiet:
+            print(f"wrote {path} ({curves.n_frames} frames at {curves.fps:g} fps)")
+    return 0
+
+
+def read_transcript(value: str | None) -> str | None:
+    """A transcript is text, or a file when the value names one (or looks like a .txt path)."""
+    if value is None:
+        return None
+    path = Path(value)
+    looks_like_path = path.suffix.lower() == ".txt" or ("/" in value and "\n" not in value)
+    if path.is_file():
+        try:
+            return path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read transcript {path}: {exc}") from None
+    if looks_like_path:
+        raise InputError(f"transcript file {path} not found")
+    return value
+
+
+def parse_fps(value: str) -> float:
+    try:
+        fps = float(value)
+    except ValueError:
+        raise InputError(f"fps must be a number, got '{value}'") from None
+    if not math.isfinite(fps) or not 1.0 <= fps <= 240.0:
+        raise InputError(f"fps must be between 1 and 240, got '{value}'")
+    return fps
+
+
+def gain(value: float, name: str) -> float:
+    if not math.isfinite(value) or not 0.0 <= value <= 3.0:
+        raise InputError(f"--{name} gain must be between 0 and 3, got {value}")
+    return value

@@ -1,0 +1,56 @@
+"""`emosync eval DIR`: score lip-sync on clips with transcripts (see evaluation/)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from emosync.atomic import atomic_write_text, check_writable
+from emosync.cli.progress import ProgressBar
+from emosync.errors import InputError
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="score the animation of clips that have transcripts")
+    p.add_argument("directory", help="folder of audio clips, each with a .txt transcript beside it")
+    p.add_argument(
+        "--no-transcript",
+        action="store_true",
+        help="animate without the transcripts (they still give the reference)",
+    )
+    p.add_argument(
+        "--emotions",
+        default="neutral",
+        help="'neutral', 'all' (the seven at intensity 1), or a comma list",
+    )
+    p.add_argument("--fps", type=float, default=60.0)
+    p.add_argument("--json", metavar="OUT", help="also write the report as JSON")
+    p.add_argument("--force", action="store_true", help="overwrite the JSON report")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from emosync.evaluation.run import evaluate_dir, format_report
+
+    folder = Path(args.directory)
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a folder")
+    if args.json:
+        check_writable(args.json, force=args.force)
+    emotions = (
+        "all"
+        if args.emotions == "all"
+        else tuple(e.strip() for e in args.emotions.split(",") if e.strip())
+    )
+    report = evaluate_dir(
+        folder,
+        use_transcript=not args.no_transcript,
+        emotions=emotions,
+        fps=args.fps,
+        progress=ProgressBar("evaluating"),
+    )
+    print(format_report(report))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(report, indent=2), force=args.force)
+    return 0

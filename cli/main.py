@@ -1,0 +1,52 @@
+"""`emosync`: the command line. Bad input exits 2 with one line; an internal fault exits 1."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from emosync import __version__
+from emosync.errors import InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage mistake is one `emosync: error:` line and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InputError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from emosync.cli import animate, emotion, evaluate
+
+    parser = _Parser(prog="emosync", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"emosync {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    animate.add_parser(sub)
+    emotion.add_parser(sub)
+    evaluate.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.run(args) or 0)
+    except InputError as exc:
+        print(f"emosync: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("emosync: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal fault: say so plainly, trace only when asked
+        if os.environ.get("EMOSYNC_DEBUG"):
+            traceback.print_exc()
+        print(f"emosync: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,31 @@
+"""A progress bar on stderr for long work (only on a terminal, so logs stay clean)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TextIO
+
+
+class ProgressBar:
+    def __init__(self, label: str, stream: TextIO | None = None, width: int = 30) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.enabled = self.stream.isatty()
+        self._last = 0.0
+
+    def __call__(self, done: float, total: float) -> None:
+        if not self.enabled or total <= 0:
+            return
+        now = time.monotonic()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        frac = min(1.0, done / total)
+        filled = int(frac * self.width)
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {frac:4.0%} {done:7.1f}/{total:.1f} s")
+        if frac >= 1.0:
+            self.stream.write("\n")
+        self.stream.flush()
