@@ -153,10 +153,12 @@ def parse_emotion(text: str, intensity: float = 1.0) -> np.ndarray:
     gain = parse_intensity(intensity)
     if not isinstance(text, str) or not text.strip():
         raise InputError(f"empty emotion; {_suggestion()}")
+    terms = [t for t in _SPLIT.split(text.strip().lower()) if t]
+    if not terms:
+        raise InputError(f"no emotion in '{text.strip()}'; {_suggestion()}")
     state = neutral()
-    for term in _SPLIT.split(text.strip().lower()):
-        if term:
-            state += _parse_term(term)
+    for term in terms:
+        state += _parse_term(term)
     return clip_state(state * gain)
 
 
@@ -223,7 +225,7 @@ def _tokenize(term: str) -> list[str]:
     """Split on spaces, keeping known multi-word phrases ("a bit", "grossed out") whole."""
     text = re.sub(r"(\d)\s*%", r"\1%", term)
     text = re.sub(r"(\d)\s*([a-z])", r"\1 \2", text)  # "0.6happy"
-    text = re.sub(r"[:=*x]\s*(?=\d)|(?<=[a-z])\s*[:=]", " ", text)  # "happy:0.6", "0.6*happy"
+    text = re.sub(r"[:=*]", " ", text)  # "happy:0.6", "0.6*happy"
     text = re.sub(r"[!?.\"()]+(?!\d)", " ", text)
     for phrase in _PHRASES:
         text = re.sub(rf"\b{re.escape(phrase)}\b", phrase.replace(" ", "_"), text)

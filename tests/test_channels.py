@@ -7,7 +7,9 @@ def test_schema_sizes_and_order():
     assert len(ARKIT_NAMES) == 52 and len(set(ARKIT_NAMES)) == 52
     assert CHANNELS[:52] == ARKIT_NAMES and CHANNELS[52] == "headYaw"
     assert ARKIT_NAMES[0] == "eyeBlinkLeft" and ARKIT_NAMES[-1] == "tongueOut"
-    assert ARKIT_NAMES.index("jawLeft") < ARKIT_NAMES.index("jawRight")
+    # Live Link Face CSV order, not Apple's: the two swapped pairs
+    assert ARKIT_NAMES[14:19] == ("jawForward", "jawRight", "jawLeft", "jawOpen", "mouthClose")
+    assert ARKIT_NAMES[21:23] == ("mouthRight", "mouthLeft")
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,100 @@
+"""Speed of `animate` on 60 s of real speech, and of writing its GLB, Live Link CSV and JSON.
+
+    python bench/bench_animate.py [--repeat N] [--seconds S]
+
+The clip is test-split Asterisk prompts in name order, joined by 0.3 s of silence until the
+next one would pass 60 s, then padded with silence to exactly 60 s; its transcript is theirs
+joined. Prints real-time factors (audio seconds / wall seconds) and the ratio against the
+reference tool's 36 CPU-seconds per 60 s of audio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from emosync.atomic import atomic_write_bytes
+from emosync.evaluation.asterisk import SAMPLE_RATE, decode_g722, list_prompts, wav_bytes
+
+REFERENCE_CPU_SECONDS = 36.0  # the reference tool's CPU time for 60 s of speech
+TARGET_SPEEDUP = 10.0
+GAP_SECONDS = 0.3
+
+
+def build_clip(seconds: float = 60.0) -> tuple[np.ndarray, str, int]:
+    """(samples, transcript, number of prompts) of the deterministic benchmark clip."""
+    gap = np.zeros(int(GAP_SECONDS * SAMPLE_RATE), np.float32)
+    total = int(seconds * SAMPLE_RATE)
+    pieces, words, used = [], [], 0
+    for prompt in list_prompts("test"):
+        samples = decode_g722(prompt.audio_path)
+        if used + len(samples) + len(gap) > total:
+            continue
+        pieces += [samples, gap]
+        words.append(prompt.text)
+        used += len(samples) + len(gap)
+    pieces.append(np.zeros(total - used, np.float32))
+    return np.concatenate(pieces), " ".join(words), len(words)
+
+
+def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float, object]:
+    """Median wall and CPU seconds of `repeat` calls, and the last result."""
+    walls, cpus, result = [], [], None
+    for _ in range(repeat):
+        w0, c0 = time.perf_counter(), time.process_time()
+        result = fn()
+        walls.append(time.perf_counter() - w0)
+        cpus.append(time.process_time() - c0)
+    return statistics.median(walls), statistics.median(cpus), result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument("--seconds", type=float, default=60.0, help="clip length")
+    args = parser.parse_args()
+
+    from emosync.exporters.dispatch import export
+    from emosync.inference.pipeline import AnimateOptions, animate
+
+    samples, transcript, n_prompts = build_clip(args.seconds)
+    duration = len(samples) / SAMPLE_RATE
+    print(f"clip: {duration:.1f} s, {n_prompts} test-split Asterisk prompts, {os.cpu_count()} CPUs")
+    ref_cpu = REFERENCE_CPU_SECONDS * duration / 60.0
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "bench.wav"
+        atomic_write_bytes(wav, wav_bytes(samples))
+        print(f"{'run':<28}{'wall s':>9}{'CPU s':>9}{'RTF':>9}{'vs ref CPU':>12}")
+        curves = None
+        for label, text in (
+            ("animate, with transcript", transcript),
+            ("animate, recognition", None),
+        ):
+            options = AnimateOptions(transcript=text, fps=60.0, engine="phonetic")
+            wall, cpu, result = timed(lambda o=options: animate(wav, o), args.repeat)
+            curves = curves or result
+            speedup = ref_cpu / cpu if cpu > 0 else float("inf")
+            verdict = "ok" if speedup >= TARGET_SPEEDUP else f"< {TARGET_SPEEDUP:g}x target"
+            print(
+                f"{label:<28}{wall:9.3f}{cpu:9.3f}{duration / wall:8.1f}x"
+                f"{speedup:11.1f}x  {verdict}"
+            )
+        for suffix in (".glb", ".csv", ".json"):
+            out = Path(tmp) / f"bench{suffix}"
+            wall, cpu, _ = timed(lambda p=out: export(curves, p, force=True), args.repeat)
+            size = out.stat().st_size / 1e6
+            print(
+                f"{'export ' + suffix + f' ({size:.1f} MB)':<28}{wall:9.3f}{cpu:9.3f}"
+                f"{duration / wall:8.0f}x"
+            )
+
+
+if __name__ == "__main__":
+    main()

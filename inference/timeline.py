@@ -1,0 +1,230 @@
+"""Emotion over time: segments of emotion states on a base, sampled per frame with smooth
+transitions.
+
+A timeline file is `{"segments": [{"start": 0.0, "end": 2.5, "emotion": "happy",
+"intensity": 0.8}, ...]}` (or the bare list). `emotion` is a prompt ("0.6 happy + 0.3
+surprised") or a mapping (`{"happy": 0.6}`). Outside every segment the face shows the base.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emosync.errors import InputError
+from emosync.rigs.emotions import (
+    N_EMOTIONS,
+    clip_state,
+    describe,
+    emotion_to_dict,
+    from_mapping,
+    parse_emotion,
+    parse_intensity,
+)
+
+DEFAULT_TRANSITION = 0.4  # seconds for a change of emotion, centred on the segment border
+
+
+@dataclass
+class Segment:
+    start: float  # seconds
+    end: float  # seconds
+    emotion: np.ndarray  # [7]
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        self.emotion = clip_state(np.asarray(self.emotion, dtype=np.float64).reshape(N_EMOTIONS))
+        if not self.label:
+            self.label = describe(self.emotion)
+
+
+@dataclass
+class EmotionTimeline:
+    segments: list[Segment] = field(default_factory=list)
+    base: np.ndarray = field(default_factory=lambda: np.zeros(N_EMOTIONS))
+
+    def __post_init__(self) -> None:
+        self.base = clip_state(np.asarray(self.base, dtype=np.float64).reshape(N_EMOTIONS))
+        self.segments = sorted(self.segments, key=lambda s: s.start)
+        _check_segments(self.segments)
+
+    @classmethod
+    def constant(cls, state: np.ndarray) -> EmotionTimeline:
+        """One emotion for the whole clip."""
+        return cls([], base=state)
+
+    @classmethod
+    def from_json(
+        cls, path: str | Path, base: np.ndarray | None = None, intensity: float = 1.0
+    ) -> EmotionTimeline:
+        """Read a timeline file; every problem is an InputError naming the file."""
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(f"timeline file not found: {path}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "unreadable"
+            raise InputError(f"cannot read timeline {path}: {reason}") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(
+                f"timeline {path} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                f"{exc.msg})"
+            ) from None
+        try:
+            return cls.from_data(data, base=base, intensity=intensity)
+        except InputError as exc:
+            raise InputError(f"timeline {path}: {exc}") from None
+
+    @classmethod
+    def from_data(
+        cls, data: Any, base: np.ndarray | None = None, intensity: float = 1.0
+    ) -> EmotionTimeline:
+        """Build from parsed JSON: a dict with "segments" (and optionally "base") or a list."""
+        if isinstance(data, dict):
+            if "segments" not in data:
+                raise InputError('expected an object with a "segments" list')
+            items = data["segments"]
+            if base is None and data.get("base") is not None:
+                base = _emotion_value(data["base"], "base")
+        else:
+            items = data
+        if not isinstance(items, list):
+            raise InputError('"segments" must be a list of {"start", "end", "emotion"} objects')
+        gain = parse_intensity(intensity)
+        segments = [_segment(item, i + 1, gain) for i, item in enumerate(items)]
+        return cls(segments, base=np.zeros(N_EMOTIONS) if base is None else base)
+
+    def frames(
+        self, n_frames: int, fps: float, transition: float = DEFAULT_TRANSITION
+    ) -> np.ndarray:
+        """Per-frame states [n_frames × 7] at times i / fps.
+
+        Each change of value is a raised-cosine ramp `transition` seconds wide centred on the
+        border. The result is a convex mix of neighbouring values, so a segment shorter than
+        the transition does not quite reach its full value; there are never steps.
+        """
+        n = int(n_frames)
+        t = np.arange(n, dtype=np.float64) / float(fps)
+        half = max(float(transition), 0.0) / 2.0
+        # Full steps after each ramp go into a difference array; only the ramps are computed
+        # frame by frame, so long clips with many segments stay cheap.
+        jumps = np.zeros((n + 1, N_EMOTIONS))
+        jumps[0] = self.base
+        out = np.zeros((n, N_EMOTIONS))
+        for border, delta in self._steps():
+            lo = int(np.searchsorted(t, border - half, side="left"))
+            hi = int(np.searchsorted(t, border + half, side="left"))
+            out[lo:hi] += _ramp(t[lo:hi] - border, half)[:, None] * delta
+            jumps[hi] += delta
+        return clip_state(out + np.cumsum(jumps, axis=0)[:n])
+
+    def at(self, time: float) -> np.ndarray:
+        """The state a time falls in, without transitions."""
+        for seg in self.segments:
+            if seg.start <= time < seg.end:
+                return seg.emotion.copy()
+        return self.base.copy()
+
+    def change_times(self) -> list[float]:
+        """Times where the emotion changes (segment borders whose two sides differ)."""
+        return [border for border, _ in self._steps()]
+
+    def to_metadata(self) -> list[dict[str, Any]]:
+        """JSON-ready description for FaceCurves metadata; the base comes first as "base"."""
+        out: list[dict[str, Any]] = [{"base": emotion_to_dict(self.base)}]
+        for seg in self.segments:
+            out.append(
+                {
+                    "start": round(seg.start, 6),
+                    "end": round(seg.end, 6),
+                    "emotion": emotion_to_dict(seg.emotion),
+                    "label": seg.label,
+                }
+            )
+        return out
+
+    def _steps(self) -> list[tuple[float, np.ndarray]]:
+        """(time, change of state) at every border where the state changes."""
+        steps: list[tuple[float, np.ndarray]] = []
+        value = self.base
+        for seg in self.segments:
+            for border, new in ((seg.start, seg.emotion), (seg.end, self.base)):
+                delta = new - value
+                if np.abs(delta).max() > 1e-9:
+                    steps.append((border, delta))
+                value = new
+        # Abutting segments give (end, base) then (start, next): merge equal times.
+        merged: list[tuple[float, np.ndarray]] = []
+        for border, delta in steps:
+            if merged and abs(merged[-1][0] - border) < 1e-9:
+                merged[-1] = (border, merged[-1][1] + delta)
+            else:
+                merged.append((border, delta))
+        return [(b, d) for b, d in merged if np.abs(d).max() > 1e-9]
+
+
+def _ramp(x: np.ndarray, half: float) -> np.ndarray:
+    """0 before -half, 1 after +half, raised cosine between (a step when half is 0)."""
+    if half <= 0.0:
+        return (x >= 0.0).astype(np.float64)
+    u = np.clip((x + half) / (2.0 * half), 0.0, 1.0)
+    return 0.5 - 0.5 * np.cos(np.pi * u)
+
+
+def _segment(item: Any, index: int, gain: float) -> Segment:
+    where = f"segment {index}"
+    if not isinstance(item, dict):
+        raise InputError(f"{where} must be an object with start, end and emotion")
+    for key in ("start", "end", "emotion"):
+        if key not in item:
+            raise InputError(f'{where} has no "{key}"')
+    start, end = _time(item["start"], where, "start"), _time(item["end"], where, "end")
+    if end <= start:
+        raise InputError(f"{where} ends ({end:g} s) before it starts ({start:g} s)")
+    emotion = _emotion_value(item["emotion"], where)
+    local = parse_intensity(item.get("intensity", 1.0), what=f"{where} intensity")
+    label = item.get("label")
+    if label is None and isinstance(item["emotion"], str):
+        label = item["emotion"].strip()
+    return Segment(start, end, emotion * local * gain, str(label or ""))
+
+
+def _time(value: Any, where: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InputError(f"{where} {key} must be a number of seconds, got {value!r}")
+    if not math.isfinite(value) or value < 0:
+        raise InputError(f"{where} {key} must be a non-negative number of seconds, got {value}")
+    return float(value)
+
+
+def _emotion_value(value: Any, where: str) -> np.ndarray:
+    try:
+        if isinstance(value, str):
+            return parse_emotion(value)
+        if isinstance(value, dict):
+            return from_mapping(value)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    raise InputError(f'{where} "emotion" must be a prompt or an {{"emotion": weight}} object')
+
+
+def _check_segments(segments: Sequence[Segment]) -> None:
+    for i, seg in enumerate(segments):
+        if not (math.isfinite(seg.start) and math.isfinite(seg.end)) or seg.start < 0:
+            raise InputError(f"segment at {seg.start:g} s has a negative or invalid time")
+        if seg.end <= seg.start:
+            raise InputError(f"segment at {seg.start:g} s ends ({seg.end:g} s) before it starts")
+        if i and seg.start < segments[i - 1].end - 1e-9:
+            prev = segments[i - 1]
+            raise InputError(
+                f"segments overlap: {prev.start:g}-{prev.end:g} s and {seg.start:g}-{seg.end:g} s"
+            )

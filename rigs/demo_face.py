@@ -1,0 +1,117 @@
+"""EmoSync's own demo face: a mediapipe-topology face mesh with all 52 ARKit morph targets.
+
+The data lives in `rigs/data/demo_face.npz` and is rebuilt by `training/build_demo_face.py`.
+Coordinates are metres in the glTF frame: +Y up, +Z toward the viewer, +X the subject's left.
+The first `N_LANDMARKS` vertices are mediapipe face-mesh landmarks in mediapipe's numbering
+(13/14 inner lips, 159/145 and 386/374 eyelids, ...), so the target fields can be read on any
+tracked face with the same topology.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from importlib import resources
+
+import numpy as np
+
+from emosync.rigs.channels import ARKIT_NAMES
+
+N_LANDMARKS = 468
+DATA_FILE = "demo_face.npz"
+
+
+@dataclass(frozen=True)
+class EyeMesh:
+    """An eyeball as its own mesh; `vertices` are relative to `center` so it can rotate."""
+
+    name: str
+    vertices: np.ndarray  # float32 [n, 3]
+    faces: np.ndarray  # uint32 [t, 3]
+    normals: np.ndarray  # float32 [n, 3]
+    colors: np.ndarray  # float32 [n, 3], linear RGB
+    center: np.ndarray  # float32 [3]
+
+
+@dataclass(frozen=True)
+class DemoFace:
+    vertices: np.ndarray  # float32 [V, 3], neutral
+    faces: np.ndarray  # uint32 [T, 3], counter-clockwise seen from outside
+    normals: np.ndarray  # float32 [V, 3], smooth
+    colors: np.ndarray  # float32 [V, 3], linear RGB
+    target_names: tuple[str, ...]  # == ARKIT_NAMES
+    targets: np.ndarray  # float32 [52, V, 3], vertex deltas at weight 1
+    eyes: list[EyeMesh]  # EyeLeft, EyeRight
+    head_pivot: np.ndarray  # float32 [3], the neck
+    jaw_pivot: np.ndarray  # float32 [3], below the ears
+
+
+def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Smooth unit normals: the area-weighted sum of the normals of the faces around a vertex."""
+    v = np.asarray(vertices, dtype=np.float64)
+    f = np.asarray(faces, dtype=np.int64)
+    face_n = np.cross(v[f[:, 1]] - v[f[:, 0]], v[f[:, 2]] - v[f[:, 0]])
+    n = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(n, f[:, k], face_n)
+    length = np.linalg.norm(n, axis=1, keepdims=True)
+    return (n / np.maximum(length, 1e-12)).astype(np.float32)
+
+
+def deform(face: DemoFace, weights: np.ndarray) -> np.ndarray:
+    """Neutral vertices plus the weighted target deltas. `weights`: [52] (not clipped)."""
+    w = np.asarray(weights, dtype=np.float32).reshape(-1)
+    if w.shape[0] != len(face.target_names):
+        raise ValueError(f"expected {len(face.target_names)} weights, got {w.shape[0]}")
+    active = np.flatnonzero(w)
+    if active.size == 0:
+        return face.vertices.copy()
+    delta = np.tensordot(w[active], face.targets[active], axes=1)
+    return (face.vertices + delta).astype(np.float32)
+
+
+def weights_from(values: dict[str, float]) -> np.ndarray:
+    """A [52] weight vector from `{"jawOpen": 0.5, ...}` (unknown names raise KeyError)."""
+    w = np.zeros(len(ARKIT_NAMES), dtype=np.float32)
+    for name, value in values.items():
+        w[ARKIT_NAMES.index(name)] = value
+    return w
+
+
+def _read_npz() -> dict[str, np.ndarray]:
+    with resources.files("emosync.rigs").joinpath("data", DATA_FILE).open("rb") as f:
+        with np.load(f, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+
+
+@functools.cache
+def load_demo_face() -> DemoFace:
+    """The demo face (read once per process)."""
+    d = _read_npz()
+    names = tuple(str(n) for n in d["target_names"])
+    if names != ARKIT_NAMES:
+        raise ValueError(f"{DATA_FILE}: targets are not the 52 ARKit names in Live Link order")
+    eyes = [
+        EyeMesh(
+            name=name,
+            vertices=d[f"{name}_vertices"].astype(np.float32),
+            faces=d[f"{name}_faces"].astype(np.uint32),
+            normals=vertex_normals(d[f"{name}_vertices"], d[f"{name}_faces"]),
+            colors=d[f"{name}_colors"].astype(np.float32),
+            center=d[f"{name}_center"].astype(np.float32),
+        )
+        for name in ("EyeLeft", "EyeRight")
+    ]
+    vertices = d["vertices"].astype(np.float32)
+    faces = d["faces"].astype(np.uint32)
+    return DemoFace(
+        vertices=vertices,
+        faces=faces,
+        normals=vertex_normals(vertices, faces),
+        colors=d["colors"].astype(np.float32),
+        target_names=names,
+        targets=d["targets"].astype(np.float32),
+        eyes=eyes,
+        head_pivot=d["head_pivot"].astype(np.float32),
+        jaw_pivot=d["jaw_pivot"].astype(np.float32),
+    )

@@ -1,0 +1,95 @@
+"""evaluation.run end to end on real Asterisk prompts, with the real aligner and pipeline."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import soundfile as sf
+
+from emosync.errors import InputError
+from emosync.evaluation import asterisk
+from emosync.evaluation.asterisk import decode_g722, list_prompts, wav_bytes
+from emosync.evaluation.metrics import aggregate
+from emosync.evaluation.run import emotion_list, evaluate_dir, find_clips, format_report
+
+needs_package = pytest.mark.skipif(
+    not (asterisk.SOUNDS_DIR.is_dir() and asterisk.TRANSCRIPTS.is_file()),
+    reason="Debian asterisk-core-sounds-en(-g722) not installed",
+)
+
+
+def _bilabial_words(text: str) -> int:
+    return len(re.findall(r"\b[pbm]", text))
+
+
+@pytest.fixture(scope="module")
+def three_prompts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three short test-split prompts with bilabials, and a reserved clip that must not be read."""
+    folder = tmp_path_factory.mktemp("eval")
+    chosen = [
+        p for p in list_prompts("test") if _bilabial_words(p.text) >= 2 and len(p.text.split()) <= 8
+    ][:3]
+    assert len(chosen) == 3
+    for p in chosen:
+        (folder / f"{p.file_stem}.wav").write_bytes(wav_bytes(decode_g722(p.audio_path)))
+        (folder / f"{p.file_stem}.txt").write_text(p.text)
+    (folder / "vm-trap.wav").write_bytes(b"not audio: reading this would fail")
+    (folder / "vm-trap.txt").write_text("press one")
+    (folder / "no-transcript.wav").write_bytes((folder / f"{chosen[0].file_stem}.wav").read_bytes())
+    return folder
+
+
+def test_emotion_list() -> None:
+    assert emotion_list("all")[0] == "neutral" and len(emotion_list("all")) == 8
+    assert emotion_list(("happy", "neutral", "happy")) == ["neutral", "happy"]
+    assert emotion_list("sad, angry") == ["neutral", "sad", "angry"]
+
+
+def test_bad_folders_are_input_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="not a folder"):
+        evaluate_dir(tmp_path / "missing")
+    (tmp_path / "a.wav").write_bytes(b"")
+    with pytest.raises(InputError, match=r"no audio files with a \.txt"):
+        evaluate_dir(tmp_path)
+
+
+@needs_package
+def test_find_clips_skips_reserved_and_untranscribed(three_prompts: Path) -> None:
+    clips, skipped = find_clips(three_prompts)
+    assert len(clips) == 3 and skipped == ["vm-trap.wav"]
+    assert all(not a.name.startswith(("vm-", "no-transcript")) for a, _ in clips)
+
+
+@needs_package
+def test_evaluate_with_transcript_and_two_emotions(three_prompts: Path) -> None:
+    report = evaluate_dir(three_prompts, emotions=("happy",), fps=30)
+    assert report["n_clips"] == 3 and report["failed"] == []
+    assert report["skipped_reserved"] == ["vm-trap.wav"]
+    seconds = sum(sf.info(w).duration for w in three_prompts.glob("[!vm]*.wav"))
+    assert report["audio_seconds"] == pytest.approx(
+        seconds - sf.info(three_prompts / "no-transcript.wav").duration, abs=0.01
+    )
+    neutral = report["scores"]["neutral"]
+    texts = [t.read_text() for t in three_prompts.glob("*.txt") if not t.name.startswith("vm-")]
+    assert neutral["n_bilabial"] >= sum(_bilabial_words(t) for t in texts)
+    for key in ("seal_rate", "open_vowel_rate", "rest_rate", "vowel_seal_share"):
+        assert 0.0 <= neutral[key] <= 1.0
+    assert neutral["jaw_jitter"] > 0
+    # pooled scores are the clip scores pooled, and the drop is neutral minus happy
+    assert aggregate([c["neutral"] for c in report["clips"]]) == neutral
+    drop = report["seal_drop"]["happy"]
+    assert drop == pytest.approx(neutral["seal_rate"] - report["scores"]["happy"]["seal_rate"])
+    text = format_report(report)
+    assert "neutral" in text and "happy" in text and "seal-rate target ≥ 0.95" in text
+    assert "skipped 1 reserved" in text
+
+
+@needs_package
+@pytest.mark.slow
+def test_evaluate_without_transcript(three_prompts: Path) -> None:
+    report = evaluate_dir(three_prompts, use_transcript=False)
+    assert report["mode"] == "recognition" and report["n_clips"] == 3
+    assert report["scores"]["neutral"]["n_bilabial"] > 0
+    assert "≥ 0.80" in format_report(report)
