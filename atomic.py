@@ -43,6 +43,7 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", force: bool = False) 
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, _default_mode(p))
         if p.exists() and not force:
             raise InputError(f"output {p} exists (use --force to overwrite)")
         os.replace(tmp, p)
@@ -52,6 +53,15 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", force: bool = False) 
         if isinstance(exc, OSError):
             raise InputError(f"cannot write {p}: {exc.strerror or exc}") from None
         raise
+
+
+def _default_mode(path: Path) -> int:
+    """The mode an ordinary open() would give: the old file's, or 0o666 less the umask."""
+    if path.exists():
+        return path.stat().st_mode & 0o7777
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, force: bool = False) -> Path:

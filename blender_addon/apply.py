@@ -190,7 +190,7 @@ def apply_curves(
     n_keys = 0
     if mapping is not None and mapping.targets:
         key_id = target.mesh.data.shape_keys
-        bag = writer.fcurves(key_id)
+        bag = writer.channels(key_id)
         values = mapping.weights(curves.blendshapes())
         for col, key_target in enumerate(mapping.targets):
             path = f'key_blocks["{bpy.utils.escape_identifier(key_target.key)}"].value'
@@ -199,7 +199,7 @@ def apply_curves(
         ids.append(key_id)
     rig_parts = _rotation_parts(curves, target)
     for owner_id, prefix, prop, values in rig_parts:
-        bag = writer.fcurves(owner_id)
+        bag = writer.channels(owner_id)
         for index in range(values.shape[1]):
             write_curve(bag, prefix + prop, frames, values[:, index], index=index, group="EmoSync")
             n_keys += len(frames)

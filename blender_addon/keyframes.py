@@ -20,19 +20,28 @@ def _enum_value(item_type: type, prop: str, identifier: str) -> int:
 
 
 @dataclass
+class Channels:
+    """Where one ID's F-curves live: a channelbag (4.4+) or a legacy action."""
+
+    fcurves: object
+    groups: object
+
+
+@dataclass
 class ActionWriter:
     """One new action named `name`. On 4.4+ it holds one slot per animated ID; on older
     versions (no slots) each further ID gets its own action, named `name.<id name>`."""
 
     name: str
+    legacy: bool = False  # force the 4.2 code path (tests run it on newer versions)
     actions: dict[int, bpy.types.Action] = field(default_factory=dict)
-    _bags: dict[int, object] = field(default_factory=dict)
+    _bags: dict[int, Channels] = field(default_factory=dict)
     _slots: dict[int, object] = field(default_factory=dict)
     _first: bpy.types.Action | None = None
 
     @property
     def layered(self) -> bool:
-        return hasattr(bpy.types.Action, "slots")
+        return not self.legacy and "slots" in bpy.types.Action.bl_rna.properties
 
     @property
     def action(self) -> bpy.types.Action:
@@ -41,8 +50,8 @@ class ActionWriter:
             self._first = bpy.data.actions.new(self.name)
         return self._first
 
-    def fcurves(self, id_block: bpy.types.ID):
-        """The F-curve collection for `id_block` in this writer's action(s)."""
+    def channels(self, id_block: bpy.types.ID) -> Channels:
+        """The F-curve collection (and groups) for `id_block` in this writer's action(s)."""
         key = id_block.as_pointer()
         if key in self._bags:
             return self._bags[key]
@@ -53,6 +62,7 @@ class ActionWriter:
                 action.layers.new("EmoSync").strips.new(type="KEYFRAME")
             strip = action.layers[0].strips[0]
             bag = strip.channelbag(slot, ensure=True)
+            channels = Channels(bag.fcurves, bag.groups)
             self._slots[key] = slot
         else:
             if self._first is None:
@@ -60,10 +70,10 @@ class ActionWriter:
             else:
                 action = bpy.data.actions.new(f"{self.name}.{id_block.name}")
             action.id_root = id_block.id_type
-            bag = action.fcurves
+            channels = Channels(action.fcurves, action.groups)
         self.actions[key] = self.action if self.layered else action
-        self._bags[key] = bag
-        return bag
+        self._bags[key] = channels
+        return channels
 
     def slot(self, id_block: bpy.types.ID):
         return self._slots.get(id_block.as_pointer())
@@ -73,7 +83,7 @@ class ActionWriter:
 
 
 def write_curve(
-    fcurves,
+    channels: Channels,
     data_path: str,
     frames: np.ndarray,
     values: np.ndarray,
@@ -81,12 +91,9 @@ def write_curve(
     group: str | None = None,
 ) -> bpy.types.FCurve:
     """One F-curve with a key per frame, written in bulk."""
-    fcurve = fcurves.find(data_path, index=index) if hasattr(fcurves, "find") else None
-    if fcurve is not None:
-        fcurves.remove(fcurve)
-    fcurve = fcurves.new(data_path, index=index)
+    fcurve = channels.fcurves.new(data_path, index=index)
     if group:
-        fcurve.group = _group(fcurves, group)
+        fcurve.group = channels.groups.get(group) or channels.groups.new(group)
     n = len(frames)
     points = fcurve.keyframe_points
     points.add(n)
@@ -98,13 +105,6 @@ def write_curve(
     points.foreach_set("interpolation", np.full(n, interp, dtype=np.int32))
     fcurve.update()
     return fcurve
-
-
-def _group(fcurves, name: str):
-    groups = getattr(fcurves, "groups", None)
-    if groups is None:  # legacy Action.fcurves: groups live on the action
-        groups = fcurves.id_data.groups
-    return groups.get(name) or groups.new(name)
 
 
 def assign(writer: ActionWriter, id_block: bpy.types.ID, keep_previous: bool = True) -> str | None:

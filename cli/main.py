@@ -20,7 +20,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from emosync.cli import animate, emotion, evaluate
+    from emosync.cli import animate, emotion, evaluate, preview
 
     parser = _Parser(prog="emosync", description=__doc__)
     parser.add_argument("--version", action="version", version=f"emosync {__version__}")
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     animate.add_parser(sub)
     emotion.add_parser(sub)
     evaluate.add_parser(sub)
+    preview.add_parser(sub)
     return parser
 
 

@@ -148,6 +148,7 @@ _COLUMNS = (
     ("vow.seal", "vowel_seal_share", "{:.3f}"),
     ("jitter", "jaw_jitter", "{:.4f}"),
     ("rev/s", "jaw_reversals_per_s", "{:.2f}"),
+    ("lag ms", "sync_lag_ms", "{:+.0f}"),
     ("n_bilab", "n_bilabial", "{:d}"),
     ("n_open", "n_open_vowels", "{:d}"),
 )

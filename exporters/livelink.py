@@ -22,19 +22,7 @@ from emosync.rigs.channels import ARKIT_NAMES, CHANNELS, ROTATION_NAMES, canonic
 
 # The app's column order: Apple's ARKit order except JawRight before JawLeft and MouthRight before
 # MouthLeft. EmoSync's channel order is this one (DESIGN.md), so columns map one to one.
-LIVELINK_BLENDSHAPES: tuple[str, ...] = (
-    "EyeBlinkLeft", "EyeLookDownLeft", "EyeLookInLeft", "EyeLookOutLeft", "EyeLookUpLeft",
-    "EyeSquintLeft", "EyeWideLeft", "EyeBlinkRight", "EyeLookDownRight", "EyeLookInRight",
-    "EyeLookOutRight", "EyeLookUpRight", "EyeSquintRight", "EyeWideRight", "JawForward",
-    "JawRight", "JawLeft", "JawOpen", "MouthClose", "MouthFunnel", "MouthPucker", "MouthRight",
-    "MouthLeft", "MouthSmileLeft", "MouthSmileRight", "MouthFrownLeft", "MouthFrownRight",
-    "MouthDimpleLeft", "MouthDimpleRight", "MouthStretchLeft", "MouthStretchRight",
-    "MouthRollLower", "MouthRollUpper", "MouthShrugLower", "MouthShrugUpper", "MouthPressLeft",
-    "MouthPressRight", "MouthLowerDownLeft", "MouthLowerDownRight", "MouthUpperUpLeft",
-    "MouthUpperUpRight", "BrowDownLeft", "BrowDownRight", "BrowInnerUp", "BrowOuterUpLeft",
-    "BrowOuterUpRight", "CheekPuff", "CheekSquintLeft", "CheekSquintRight", "NoseSneerLeft",
-    "NoseSneerRight", "TongueOut",
-)  # fmt: skip
+LIVELINK_BLENDSHAPES: tuple[str, ...] = tuple(pascal(n) for n in ARKIT_NAMES)
 LIVELINK_ROTATIONS: tuple[str, ...] = tuple(pascal(n) for n in ROTATION_NAMES)
 LIVELINK_COLUMNS: tuple[str, ...] = LIVELINK_BLENDSHAPES + LIVELINK_ROTATIONS
 COUNT_HEADERS = ("BlendShapeCount", "BlendshapeCount")  # ours, the iPhone app's

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from emosync.atomic import atomic_write_bytes
-from emosync.rigs.demo_face import DemoFace, deform, vertex_normals
+from emosync.inference.facecurves import FaceCurves
+from emosync.rigs.channels import ROTATION_NAMES
+from emosync.rigs.demo_face import DemoFace, deform, load_demo_face, vertex_normals
 
 BACKGROUND_TOP = np.array([0.16, 0.17, 0.19])  # linear RGB
 BACKGROUND_BOTTOM = np.array([0.05, 0.05, 0.06])
@@ -72,7 +74,7 @@ def posed_meshes(
 
 
 def _camera(face: DemoFace, fov_deg: float) -> tuple[np.ndarray, float]:
-    """Eye position looking down -Z at the face, far enough that the face fills ~80 % of the view."""
+    """Camera position looking down -Z at the face, which fills ~80 % of the view height."""
     v = face.vertices
     centre = 0.5 * (v.min(0) + v.max(0))
     height = float(v[:, 1].max() - v[:, 1].min())
@@ -238,3 +240,21 @@ def contact_sheet(
         y, x = pad + r * (h + pad), pad + c * (w + pad)
         sheet[y : y + h, x : x + w] = im[:, :, :3] if im.ndim == 3 else im[:, :, None]
     return sheet
+
+
+def render_strip(
+    curves: FaceCurves,
+    times: Sequence[float],
+    size: int = 256,
+    cols: int | None = None,
+    face: DemoFace | None = None,
+) -> np.ndarray:
+    """Frames of `curves` at `times` (seconds) rendered on the demo face, tiled in a grid."""
+    face = face or load_demo_face()
+    shapes = curves.blendshapes()
+    rot_index = [curves.channels.index(n) for n in ROTATION_NAMES]
+    frames = []
+    for t in times:
+        i = min(curves.n_frames - 1, max(0, round(t * curves.fps)))
+        frames.append(render(face, shapes[i], curves.values[i, rot_index], size=(size, size)))
+    return contact_sheet(frames, cols or len(frames))

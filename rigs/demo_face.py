@@ -79,9 +79,9 @@ def weights_from(values: dict[str, float]) -> np.ndarray:
 
 
 def _read_npz() -> dict[str, np.ndarray]:
-    with resources.files("emosync.rigs").joinpath("data", DATA_FILE).open("rb") as f:
-        with np.load(f, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+    path = resources.files("emosync.rigs").joinpath("data", DATA_FILE)
+    with path.open("rb") as f, np.load(f, allow_pickle=False) as data:
+        return {k: data[k] for k in data.files}
 
 
 @functools.cache

@@ -34,3 +34,12 @@ def test_unwritable_targets(tmp_path):
         atomic_write_text(tmp_path / "file" / "x.csv", "data")
     with pytest.raises(InputError, match="cannot write"):
         atomic_write_text("/proc/emosync-test.csv", "data")
+
+
+def test_new_files_get_ordinary_permissions(tmp_path):
+    old = os.umask(0o022)
+    try:
+        p = atomic_write_text(tmp_path / "a.json", "{}")
+    finally:
+        os.umask(old)
+    assert p.stat().st_mode & 0o777 == 0o644

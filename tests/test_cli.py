@@ -211,3 +211,19 @@ def test_installed_command_runs_as_a_process(clip, tmp_path):
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.strip().startswith("emosync: error:")
+
+
+def test_preview_renders_frames_of_an_animation(clip, tmp_path, capsys):
+    curves = tmp_path / "c.json"
+    assert run_cli(capsys, "animate", clip, "-o", curves)[0] == 0
+    png = tmp_path / "strip.png"
+    code, out, err = run_cli(capsys, "preview", curves, "-o", png, "--frames", "3", "--size", "64")
+    assert code == 0, err
+    data = png.read_bytes()
+    assert data.startswith(b"\x89PNG")
+    width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    assert (width, height) == (4 + 3 * (64 + 4), 4 + 64 + 4)
+    code, _, err = run_cli(capsys, "preview", curves, "-o", tmp_path / "x.gif")
+    assert_one_line_error(code, err)
+    code, _, err = run_cli(capsys, "preview", tmp_path / "none.json", "-o", tmp_path / "y.png")
+    assert_one_line_error(code, err)

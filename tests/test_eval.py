@@ -74,8 +74,9 @@ def test_evaluate_with_transcript_and_two_emotions(three_prompts: Path) -> None:
     neutral = report["scores"]["neutral"]
     texts = [t.read_text() for t in three_prompts.glob("*.txt") if not t.name.startswith("vm-")]
     assert neutral["n_bilabial"] >= sum(_bilabial_words(t) for t in texts)
-    for key in ("seal_rate", "open_vowel_rate", "rest_rate", "vowel_seal_share"):
+    for key in ("seal_rate", "open_vowel_rate", "vowel_seal_share"):
         assert 0.0 <= neutral[key] <= 1.0
+    assert neutral["rest_rate"] is None or 0.0 <= neutral["rest_rate"] <= 1.0
     assert neutral["jaw_jitter"] > 0
     # pooled scores are the clip scores pooled, and the drop is neutral minus happy
     assert aggregate([c["neutral"] for c in report["clips"]]) == neutral
@@ -87,7 +88,6 @@ def test_evaluate_with_transcript_and_two_emotions(three_prompts: Path) -> None:
 
 
 @needs_package
-@pytest.mark.slow
 def test_evaluate_without_transcript(three_prompts: Path) -> None:
     report = evaluate_dir(three_prompts, use_transcript=False)
     assert report["mode"] == "recognition" and report["n_clips"] == 3

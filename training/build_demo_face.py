@@ -128,7 +128,9 @@ def orient(faces: np.ndarray, vertices: np.ndarray) -> np.ndarray:
                         faces[j] = g[::-1]
                     done[j] = True
                     stack.append(j)
-    n = np.cross(vertices[faces[:, 1]] - vertices[faces[:, 0]], vertices[faces[:, 2]] - vertices[faces[:, 0]])
+    n = np.cross(
+        vertices[faces[:, 1]] - vertices[faces[:, 0]], vertices[faces[:, 2]] - vertices[faces[:, 0]]
+    )
     return faces if n[:, 2].sum() > 0 else faces[:, ::-1].copy()
 
 
@@ -231,7 +233,7 @@ def harmonic(lap: sp.csr_matrix, fixed: np.ndarray, values: np.ndarray) -> np.nd
     """Solve L x = 0 on the free vertices with x = values on `fixed` (values: [k] or [k, d])."""
     n = lap.shape[0]
     values = np.asarray(values, dtype=np.float64)
-    x = np.zeros((n,) + values.shape[1:])
+    x = np.zeros((n, *values.shape[1:]))
     x[fixed] = values
     free = np.setdiff1d(np.arange(n), fixed)
     if free.size:
@@ -327,10 +329,10 @@ def fix_mouth(v: np.ndarray, faces: np.ndarray, up: list[int], lo: list[int]) ->
 class Surface:
     """The subdivided face with what the target authoring needs to know about it."""
 
-    def __init__(self, v: np.ndarray, faces: np.ndarray, mirror_base: np.ndarray):
+    def __init__(self, v: np.ndarray, faces: np.ndarray, base_perm: np.ndarray, base_faces):
         self.v, self.faces = v, faces
         self.lap = cotan_laplacian(v, faces)
-        self.mirror = self._mirror(mirror_base)
+        self.mirror = self._mirror(base_perm, base_faces)
         loops = boundary_loops(faces)
         mouth = next(lp for lp in loops if 13 in lp)
         eye_l = next(lp for lp in loops if 386 in lp)
@@ -338,16 +340,14 @@ class Surface:
         self.eye_r_loop = next(lp for lp in loops if 159 in lp)
         self.lip_up, self.lip_lo = split_loop(mouth, 78, 308, v)
         self.lid_up, self.lid_lo = split_loop(eye_l, 263, 362, v)
-        self.edge_mid = {}
-        base_edges = edge_list(faces)  # noqa: F841 (documents that midpoints follow edges)
 
-    def _mirror(self, base_perm: np.ndarray) -> np.ndarray:
+    def _mirror(self, base_perm: np.ndarray, base_faces: np.ndarray) -> np.ndarray:
+        """Old vertices mirror as the base mesh does; an edge's new vertex mirrors to the new
+        vertex of the mirrored edge (positions alone are ambiguous where the lips touch)."""
+        e = edge_list(base_faces)
+        index = {tuple(x): len(base_perm) + i for i, x in enumerate(e)}
+        perm = np.concatenate([base_perm, [index[tuple(sorted(base_perm[x]))] for x in e]])
         reflected = self.v * np.array([-1.0, 1.0, 1.0])
-        perm = np.empty(len(self.v), dtype=np.int64)
-        perm[: len(base_perm)] = base_perm
-        rest = np.arange(len(base_perm), len(self.v))
-        d = np.linalg.norm(reflected[rest, None, :] - self.v[None, rest, :], axis=2)
-        perm[rest] = rest[d.argmin(axis=1)]
         assert np.abs(self.v[perm] - reflected).max() < 1e-9, "subdivided face is not symmetric"
         return perm
 
@@ -360,8 +360,10 @@ class Surface:
             cand = set(e[e[:, 0] == a, 1]) | set(e[e[:, 1] == a, 0])
             cand &= set(e[e[:, 0] == b, 1]) | set(e[e[:, 1] == b, 0])
             mid = [c for c in cand if c >= 468 and np.allclose(self.v[c], self.v[c])]
-            mid = sorted(mid, key=lambda c: np.linalg.norm(self.v[c] - 0.5 * (self.v[a] + self.v[b])))
-            out += mid[:1] + [b]
+            mid = sorted(
+                mid, key=lambda c: np.linalg.norm(self.v[c] - 0.5 * (self.v[a] + self.v[b]))
+            )
+            out += [*mid[:1], b]
         return out
 
     def field(self, handles: list[int], disp: np.ndarray, radius: float) -> np.ndarray:
@@ -369,9 +371,11 @@ class Surface:
         and faded to zero (smoothstep of a harmonic falloff) at `radius` metres along the mesh."""
         handles = np.asarray(handles)
         handles, first = np.unique(handles, return_index=True)
-        disp = np.broadcast_to(np.asarray(disp, dtype=np.float64), (len(first), 3)) if np.ndim(
-            disp
-        ) == 1 else np.asarray(disp, dtype=np.float64)[first]
+        disp = (
+            np.broadcast_to(np.asarray(disp, dtype=np.float64), (len(first), 3))
+            if np.ndim(disp) == 1
+            else np.asarray(disp, dtype=np.float64)[first]
+        )
         dist = graph_distances(self.v, self.faces, list(handles))
         outside = np.setdiff1d(np.flatnonzero(dist > radius), handles)
         u = harmonic(
@@ -466,7 +470,7 @@ def brow_targets(s: Surface) -> dict[str, np.ndarray]:
     inner_w = np.clip((v[brow, 0] - v[300, 0]) / (v[336, 0] - v[300, 0]), 0, 1)[:, None]
     down = s.field(brow, inner_w * [-1.5 * MM, -5 * MM, 0.6 * MM] + [0, -1.5 * MM, 0], 22 * MM)
     outer = s.field(brow, (1 - inner_w) * [0, 6 * MM, 0] + [0, 1 * MM, 0], 24 * MM)
-    inner_up = s.field(inner + [9, 151], [0, 6 * MM, 0.5 * MM], 26 * MM)
+    inner_up = s.field([*inner, 9, 151], [0, 6 * MM, 0.5 * MM], 26 * MM)
     return {"browDownLeft": down, "browInnerUp": inner_up, "browOuterUpLeft": outer}
 
 
@@ -485,7 +489,7 @@ def mouth_targets(s: Surface, jaw: np.ndarray, pivot: np.ndarray) -> dict[str, n
     lower_lip = s.field(s.lip_lo[1:-1] + s.chain(LIP_OUTER_LO)[1:-1], [1, 1, 1], 16 * MM)[:, 0]
     out["mouthClose"] = -lower_lip[:, None] * out["jawOpen"]
 
-    corner_l = [291, 308] + s.chain([291, 409])[1:2] + s.chain([291, 375])[1:2]
+    corner_l = [291, 308, *s.chain([291, 409])[1:2], *s.chain([291, 375])[1:2]]
     out["mouthSmileLeft"] = s.field(corner_l, [3.5 * MM, 6 * MM, -2.5 * MM], 30 * MM)
     out["mouthFrownLeft"] = s.field(corner_l, [1 * MM, -5 * MM, -0.5 * MM], 26 * MM)
     out["mouthDimpleLeft"] = s.field(corner_l, [2.5 * MM, 0.5 * MM, -3 * MM], 18 * MM)
@@ -498,7 +502,10 @@ def mouth_targets(s: Surface, jaw: np.ndarray, pivot: np.ndarray) -> dict[str, n
     out["mouthPucker"] = s.field(lips, 8 * MM * forward + 7 * MM * toward_middle, 24 * MM)
     n_up, n_lo = len(s.lip_up), len(s.lip_lo)
     part = np.zeros((len(lips), 3))
-    arch = lambda idx: np.sqrt(np.clip(1 - (v[idx, 0] / x_half) ** 2, 0, 1))  # noqa: E731
+
+    def arch(idx: list[int]) -> np.ndarray:
+        return np.sqrt(np.clip(1 - (v[idx, 0] / x_half) ** 2, 0, 1))
+
     part[:n_up, 1] = 3.5 * MM * arch(s.lip_up)
     part[len(lips_up) : len(lips_up) + n_lo, 1] = -4.5 * MM * arch(s.lip_lo)
     part[n_up : len(lips_up), 1] = 1.5 * MM * arch(lips_up[n_up:])
@@ -538,8 +545,6 @@ def mouth_targets(s: Surface, jaw: np.ndarray, pivot: np.ndarray) -> dict[str, n
 
 
 def cheek_nose_targets(s: Surface) -> dict[str, np.ndarray]:
-    v = s.v
-    n = s.mirror
     cheek_l = s.chain([425, 411, 416, 434, 432, 436, 426, 425])
     puff_l = s.field(cheek_l, [7 * MM, 0, 5 * MM], 26 * MM)
     puff = puff_l + s.mirrored(puff_l)
@@ -548,7 +553,6 @@ def cheek_nose_targets(s: Surface) -> dict[str, np.ndarray]:
     squint = s.field(s.chain([330, 347, 346, 340, 345]), [0, 3 * MM, 1.5 * MM], 20 * MM)
     sneer_handles = NOSE_WING_L + [int(i) for i in (357, 343, 412, 399, 437)]
     sneer = s.field(sneer_handles, [0, 3.5 * MM, 0.8 * MM], 16 * MM)
-    del n, v
     return {"cheekPuff": puff, "cheekSquintLeft": squint, "noseSneerLeft": sneer}
 
 
@@ -563,7 +567,16 @@ class Part:
         self.deltas: dict[str, np.ndarray] = {}
 
 
-def mouth_bag(s: Surface, deltas: dict[str, np.ndarray], jaw: np.ndarray, pivot: np.ndarray) -> Part:
+def match_winding(pocket: np.ndarray, surface: np.ndarray) -> np.ndarray:
+    """Wind a pocket like the surface it is sewn to: a shared edge runs opposite ways."""
+    directed = {(int(f[k]), int(f[(k + 1) % 3])) for f in surface for k in range(3)}
+    a, _, c = (int(x) for x in pocket[0])  # pocket[0] = (loop[i], ring[i], loop[i + 1])
+    return pocket[:, ::-1].copy() if (c, a) in directed else pocket
+
+
+def mouth_bag(
+    s: Surface, deltas: dict[str, np.ndarray], jaw: np.ndarray, pivot: np.ndarray
+) -> Part:
     """A dark cavity behind the lips: rings of an ellipsoid joined to the inner lip loop. Its
     upper half stays with the skull, its lower half follows the jaw."""
     v = s.v
@@ -582,9 +595,14 @@ def mouth_bag(s: Surface, deltas: dict[str, np.ndarray], jaw: np.ndarray, pivot:
     rings = [(0.95, 8, 3), (0.92, 14, 12), (0.75, 13, 30), (0.4, 8, 44)]  # (width, height, depth)
     pts, cols = [], []
     for k, (a, b, d) in enumerate(rings):
-        pts.append(centre + np.stack([a * half * np.cos(phi), b * MM * np.sin(phi), -d * MM + 0 * phi], 1))
+        pts.append(
+            centre
+            + np.stack(
+                [a * half * np.cos(phi), b * MM * np.sin(phi), np.full_like(phi, -d * MM)], 1
+            )
+        )
         cols.append(np.tile(CAVITY * (1.0 - 0.15 * k), (len(loop), 1)))
-    pts.append((centre + [0, 0, -48 * MM])[None])
+    pts.append((centre + np.array([0, 0, -48 * MM]))[None])
     cols.append(CAVITY[None] * 0.5)
     pv = np.concatenate(pts)
     n, base = len(loop), len(v)
@@ -601,7 +619,7 @@ def mouth_bag(s: Surface, deltas: dict[str, np.ndarray], jaw: np.ndarray, pivot:
     tip = base + len(rings) * n
     last = ring(len(rings))
     faces += [(last[i], tip, last[(i + 1) % n]) for i in range(n)]
-    part = Part(pv, np.array(faces), np.concatenate(cols), attached=True)
+    part = Part(pv, match_winding(np.array(faces), s.faces), np.concatenate(cols), attached=True)
 
     weight = np.concatenate([np.tile(smoothstep(0.5 - 2.0 * np.sin(phi)), len(rings)), [0.5]])
     decay = np.concatenate([np.repeat([0.55, 0.25, 0.08, 0.0], n), [0.0]])
@@ -660,8 +678,7 @@ def teeth(s: Surface, pivot: np.ndarray) -> list[Part]:
             top, bottom = np.full_like(x, -1.5 * MM), np.full_like(x, -11 * MM)
         else:
             top, bottom = np.full_like(x, 11 * MM), np.full_like(x, -0.8 * MM)
-        top_y = np.where(np.abs(x) > 0, top, top)
-        pv, faces = box_strip(path, top_y, bottom, 5 * MM)
+        pv, faces = box_strip(path, top, bottom, 5 * MM)
         faces = outward(pv, faces)
         gap = np.abs(np.cos(np.pi * x / (7 * MM if lower else 8.5 * MM) * 1.0)) ** 0.3
         h = pv[:, 1] - lip_y
@@ -708,7 +725,7 @@ def tongue(s: Surface, pivot: np.ndarray) -> Part:
         part.deltas[name] = jaw_delta(name, pv, one, pivot)
     reach = np.clip((pv[:, 2] - (centre[2] - 19 * MM)) / (38 * MM), 0, 1)
     part.deltas["tongueOut"] = np.stack(
-        [0 * reach, -5 * MM * reach, (14 + 18 * reach) * MM], 1
+        [np.zeros_like(reach), -5 * MM * reach, (14 + 18 * reach) * MM], 1
     )
     return part
 
@@ -720,19 +737,13 @@ def eye_socket(s: Surface, loop: list[int], deltas: dict[str, np.ndarray]) -> Pa
     rings = [(0.92, 4), (0.65, 9), (0.25, 14)]
     pv = np.concatenate([centre + (v[loop] - centre) * a - [0, 0, d * MM] for a, d in rings])
     faces = []
-    for k in range(len(rings) - 0):
+    for k in range(len(rings)):
         a = loop if k == 0 else [base + (k - 1) * n + i for i in range(n)]
-        b = [base + k * n + i for i in range(n)] if k < len(rings) else None
-        if b is None:
-            break
+        b = [base + k * n + i for i in range(n)]
         for i in range(n):
             j = (i + 1) % n
             faces += [(a[i], b[i], a[j]), (a[j], b[i], b[j])]
-    faces = np.array(faces)
-    # wind like the face around it: the loop edge (a, b) must run opposite to the face's edge
-    directed = {(f[k], f[(k + 1) % 3]) for f in s.faces for k in range(3)}
-    if (faces[0][0], faces[0][2]) in directed:
-        faces = faces[:, ::-1].copy()
+    faces = match_winding(np.array(faces), s.faces)
     colors = np.tile(SOCKET, (len(pv), 1)) * np.repeat([1, 0.6, 0.3], n)[:, None]
     part = Part(pv, faces, colors, attached=True)
     decay = np.repeat([0.6, 0.2, 0.0], n)
@@ -807,7 +818,7 @@ def skin_colors(s: Surface) -> np.ndarray:
     brow_l = polygon_mask(xy, v[BROW_L, :2], 2.5 * MM)
     brows = np.maximum(brow_l, brow_l[s.mirror])
     cheek_c = v[[CHEEK_L, int(s.mirror[CHEEK_L])]]
-    blush = np.exp(-(np.linalg.norm(v[:, None] - cheek_c[None], axis=2).min(1) / (16 * MM)) ** 2)
+    blush = np.exp(-((np.linalg.norm(v[:, None] - cheek_c[None], axis=2).min(1) / (16 * MM)) ** 2))
     colors = SKIN * (1 + 0.10 * blush[:, None] * np.array([0.2, -0.5, -0.5]))
     colors = (1 - lips)[:, None] * colors + lips[:, None] * LIPS
     return (1 - 0.8 * brows)[:, None] * colors + 0.8 * brows[:, None] * BROWS
@@ -819,7 +830,11 @@ def assemble(s: Surface, deltas: dict[str, np.ndarray], parts: list[Part]) -> tu
     for p in parts:
         # attached parts (pockets) use the face's own loop vertices, numbering theirs from len(s.v)
         nf = len(s.v)
-        faces.append(np.where(p.faces >= nf, p.faces - nf + offset, p.faces) if p.attached else p.faces + offset)
+        faces.append(
+            np.where(p.faces >= nf, p.faces - nf + offset, p.faces)
+            if p.attached
+            else p.faces + offset
+        )
         verts.append(p.v)
         colors.append(p.colors)
         offset += len(p.v)
@@ -840,7 +855,7 @@ def build() -> dict[str, np.ndarray]:
     base = fix_mouth(v[:468], faces, LIP_INNER_UP, LIP_INNER_LO)
     iris = v[468:]
     sv, sfaces = subdivide(base, faces)
-    s = Surface(sv, sfaces, perm[:468])
+    s = Surface(sv, sfaces, perm[:468], faces)
 
     side_z = sv[[234, 454], 2].mean()
     jaw_pivot = np.array([0.0, sv[2, 1] - 12 * MM, side_z - 22 * MM])

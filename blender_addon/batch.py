@@ -1,0 +1,246 @@
+"""Headless batch: one action (and NLA strip) per clip, optionally one GLB per clip.
+
+    blender -b scene.blend --python-exit-code 1 --python batch.py -- \\
+        --audio DIR_OR_FILE --object NAME [--emotion TEXT] [--timeline FILE.json] \\
+        [--out DIR] [--gltf]
+
+Under the `bpy` module: `python batch.py --blend scene.blend --audio … --object …`. A clip that
+fails is reported and skipped; the exit status is 1 if any clip failed, 2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".opus", ".aif", ".aiff")
+
+
+@dataclass
+class ClipResult:
+    clip: Path
+    ok: bool
+    message: str
+    glb: Path | None = None
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="emosync-blender-batch", description=__doc__)
+    parser.add_argument("--audio", required=True, help="an audio file or a folder of clips")
+    parser.add_argument("--object", required=True, help="the mesh with the shape keys")
+    parser.add_argument("--blend", help="open this .blend first (when run under the bpy module)")
+    parser.add_argument("--emotion", help="preset or prompt, e.g. 'slightly happy'")
+    parser.add_argument("--intensity", default="1.0")
+    parser.add_argument("--timeline", help="a timeline JSON file applied to every clip")
+    parser.add_argument("--mapping", default="AUTO", choices=("AUTO", "ARKIT", "VRM", "VISEMES"))
+    parser.add_argument("--armature", help="armature object for the jaw/head bones")
+    parser.add_argument("--jaw-bone", default="")
+    parser.add_argument("--jaw-axis", default="X")
+    parser.add_argument("--jaw-angle", type=float, default=20.0, help="degrees at jawOpen = 1")
+    parser.add_argument("--head", default="NONE", choices=("NONE", "BONE", "OBJECT"))
+    parser.add_argument("--head-bone", default="")
+    parser.add_argument("--start-frame", type=int, default=1)
+    parser.add_argument("--out", help="folder for the GLB files (default: beside the clips)")
+    parser.add_argument("--gltf", action="store_true", help="export one GLB per clip")
+    parser.add_argument("--save", nargs="?", const="", help="save the .blend (optionally as PATH)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing outputs")
+    return parser.parse_args(argv)
+
+
+def script_args(argv: list[str]) -> list[str]:
+    """The arguments after Blender's `--`, or all of them under the bpy module."""
+    return argv[argv.index("--") + 1 :] if "--" in argv else argv[1:]
+
+
+def find_clips(source: str) -> list[Path]:
+    from emosync.errors import InputError
+
+    path = Path(source)
+    if path.is_dir():
+        clips = sorted(p for p in path.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
+        if not clips:
+            raise InputError(f"no audio files in {path}")
+        return clips
+    if not path.exists():
+        raise InputError(f"audio not found: {path}")
+    return [path]
+
+
+def clip_transcript(clip: Path) -> str | None:
+    """`line.txt` beside `line.wav` is its transcript."""
+    text_file = clip.with_suffix(".txt")
+    if text_file.is_file():
+        return text_file.read_text(encoding="utf-8").strip() or None
+    return None
+
+
+def export_glb(out: Path, objects: list, force: bool) -> Path:
+    """Blender's glTF exporter on `objects` only, written atomically to `out`."""
+    import bpy
+
+    from emosync.atomic import atomic_write_bytes, check_writable
+
+    check_writable(out, force=force)
+    bpy.ops.object.select_all(action="DESELECT")
+    for obj in objects:
+        obj.select_set(True)
+    bpy.context.view_layer.objects.active = objects[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_glb = Path(tmp) / out.name
+        bpy.ops.export_scene.gltf(
+            filepath=str(tmp_glb),
+            export_format="GLB",
+            use_selection=True,
+            export_animations=True,
+            export_animation_mode="ACTIVE_ACTIONS",
+            export_morph=True,
+            export_apply=False,
+        )
+        atomic_write_bytes(out, tmp_glb.read_bytes(), force=force)
+    return out
+
+
+def keep_as_strips(action_names: list[str], owners: list) -> None:
+    """Each clip's action also goes on a muted NLA track, so every clip stays in the file and
+    can be laid out in the NLA editor; the active action is the one that plays."""
+    for owner in owners:
+        anim = getattr(owner, "animation_data", None)
+        if anim is None or anim.action is None or anim.action.name not in action_names:
+            continue
+        track = anim.nla_tracks.new()
+        track.name = f"EmoSync {anim.action.name}"
+        strip = track.strips.new(anim.action.name, int(anim.action.frame_range[0]), anim.action)
+        if getattr(anim, "action_slot", None) is not None:
+            strip.action_slot = anim.action_slot
+        track.mute = True
+
+
+def run(args: argparse.Namespace, package) -> int:
+    import bpy
+
+    from emosync.errors import InputError
+    from emosync.inference.pipeline import AnimateOptions, animate
+    from emosync.inference.timeline import EmotionTimeline
+    from emosync.rigs.emotions import parse_intensity
+
+    apply = package.apply
+    audio_source = package.audio_source
+
+    try:
+        if args.blend:
+            if not Path(args.blend).is_file():
+                raise InputError(f"blend file not found: {args.blend}")
+            bpy.ops.wm.open_mainfile(filepath=str(Path(args.blend).resolve()))
+        clips = find_clips(args.audio)
+        mesh = bpy.data.objects.get(args.object)
+        if mesh is None:
+            raise InputError(f"no object named '{args.object}' in the scene")
+        armature = bpy.data.objects.get(args.armature) if args.armature else None
+        if args.armature and armature is None:
+            raise InputError(f"no armature named '{args.armature}'")
+        target = apply.Target(
+            mesh=mesh,
+            scheme=args.mapping,
+            custom=package.request.custom_map(mesh) if hasattr(mesh, "emosync") else {},
+            armature=armature,
+            jaw_bone=args.jaw_bone,
+            jaw_axis=args.jaw_axis,
+            jaw_max_angle=math.radians(args.jaw_angle),
+            head=args.head,
+            head_bone=args.head_bone,
+        )
+        apply.check_target(target)
+        intensity = parse_intensity(args.intensity)
+        timeline = EmotionTimeline.from_json(args.timeline) if args.timeline else None
+        out_dir = Path(args.out) if args.out else None
+        if out_dir is not None:
+            out_dir.mkdir(parents=True, exist_ok=True)
+    except InputError as exc:
+        print(f"emosync: error: {exc}", file=sys.stderr)
+        return 2
+
+    scene = bpy.context.scene
+    results: list[ClipResult] = []
+    for clip in clips:
+        started = time.perf_counter()
+        try:
+            audio = audio_source.decode(str(clip))
+            options = AnimateOptions(
+                transcript=clip_transcript(clip),
+                emotion=args.emotion,
+                intensity=intensity,
+                timeline=timeline,
+                fps=apply.scene_fps(scene),
+            )
+            curves = animate(audio, options)
+            result = apply.apply_curves(curves, target, scene, args.start_frame, clip.stem)
+            keep_as_strips(result.action_names, [mesh.data.shape_keys, armature, mesh])
+            apply.set_frame_range(scene, result.frame_start, result.frame_end)
+            glb = None
+            if args.gltf:
+                folder = out_dir or clip.parent
+                objects = [o for o in (mesh, armature) if o is not None]
+                glb = export_glb(folder / f"{clip.stem}.glb", objects, args.force)
+            message = (
+                f"{result.n_keys} keys, frames {result.frame_start}–{result.frame_end}, "
+                f"{time.perf_counter() - started:.1f} s"
+            )
+            results.append(ClipResult(clip, True, message, glb))
+        except InputError as exc:
+            results.append(ClipResult(clip, False, str(exc)))
+        except Exception as exc:  # keep going: one broken clip must not stop a batch
+            results.append(ClipResult(clip, False, f"internal error: {type(exc).__name__}: {exc}"))
+    if args.save is not None:
+        path = args.save or bpy.data.filepath
+        if not path:
+            results.append(ClipResult(Path("(save)"), False, "--save needs a path for a new file"))
+        else:
+            bpy.ops.wm.save_as_mainfile(filepath=str(Path(path).resolve()))
+    return summarize(results)
+
+
+def summarize(results: list[ClipResult]) -> int:
+    failed = [r for r in results if not r.ok]
+    for r in results:
+        status = "ok  " if r.ok else "FAIL"
+        extra = f" -> {r.glb}" if r.glb else ""
+        print(f"emosync: {status} {r.clip.name}: {r.message}{extra}")
+    print(f"emosync: {len(results) - len(failed)} of {len(results)} clips animated")
+    return 1 if failed else 0
+
+
+def _package():
+    """This folder as a package: the installed extension, or the source tree."""
+    if __package__:
+        return sys.modules[__package__]
+    import importlib.util
+
+    here = Path(__file__).resolve().parent
+    name = "emosync_blender"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(
+            name, here / "__init__.py", submodule_search_locations=[str(here)]
+        )
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(script_args(sys.argv) if argv is None else argv)
+    package = _package()
+    import importlib
+
+    for module in ("apply", "audio_source", "request"):
+        importlib.import_module(f"{package.__name__}.{module}")
+    return run(args, package)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
