@@ -116,6 +116,9 @@ def assign(writer: ActionWriter, id_block: bpy.types.ID, keep_previous: bool = T
         previous.use_fake_user = True
     anim.action = writer.actions[id_block.as_pointer()]
     slot = writer.slot(id_block)
+    if slot is None and getattr(anim, "action_slot", False) is None:
+        # A legacy-built action on 4.4+: its one "Legacy Slot" is not picked automatically.
+        slot = next(iter(anim.action_suitable_slots), None)
     if slot is not None:
         anim.action_slot = slot
     return previous.name if previous is not None else None

@@ -11,10 +11,13 @@ from emosync.atomic import check_writable
 from emosync.cli.progress import ProgressBar
 from emosync.errors import InputError
 from emosync.exporters.dispatch import SUFFIXES, export
+from emosync.exporters.retarget import RIGS, apply_rig
 from emosync.inference.life import LifeSettings
 from emosync.inference.pipeline import ENGINES, AnimateOptions, animate
 from emosync.inference.timeline import EmotionTimeline
 from emosync.rigs.emotions import parse_intensity
+
+GLTF_SUFFIXES = (".glb", ".gltf")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -42,7 +45,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeline", metavar="FILE.json", help="emotion segments along the clip")
     p.add_argument("--fps", default="60", help="frames per second (default 60)")
     p.add_argument("--engine", default="auto", choices=ENGINES)
-    p.add_argument("--rig", default="arkit", help="channel set to write (default arkit)")
+    p.add_argument(
+        "--rig",
+        default="arkit",
+        choices=RIGS,
+        help="channels to write: ARKit-52 (default), VRM 1.0 expressions, or the 15 "
+        "Oculus visemes (viseme_aa, …); vrm/visemes go to .json/.npz or --mesh GLBs",
+    )
     p.add_argument(
         "--mesh", metavar="GLB", help="for .glb/.gltf: your mesh with ARKit morph targets"
     )
@@ -66,8 +75,7 @@ def run(args: argparse.Namespace) -> int:
         check_writable(out, force=args.force)
     if len(set(outputs)) != len(outputs):
         raise InputError("the same output is named twice")
-    if args.rig != "arkit":
-        raise InputError(f"unknown rig '{args.rig}'; this version writes: arkit")
+    check_rig_outputs(args.rig, outputs, args.mesh)
     if args.emotion_image or args.emotion_audio:
         raise InputError(
             "emotion from an image or a voice needs the multi-modal emotion "
@@ -92,11 +100,26 @@ def run(args: argparse.Namespace) -> int:
     curves = animate(args.audio, options, progress=ProgressBar("animating"))
     for warning in curves.metadata.get("warnings", []):
         print(f"emosync: warning: {warning}", file=sys.stderr)
+    curves = apply_rig(curves, args.rig)
     for out in outputs:
-        path = export(curves, out, force=args.force, mesh=args.mesh)
+        mesh = args.mesh if out.suffix.lower() in GLTF_SUFFIXES else None
+        path = export(curves, out, force=args.force, mesh=mesh)
         if not args.quiet:
             print(f"wrote {path} ({curves.n_frames} frames at {curves.fps:g} fps)")
     return 0
+
+
+def check_rig_outputs(rig: str, outputs: list[Path], mesh: str | None) -> None:
+    """Live Link CSV and the demo face speak ARKit only; other rigs need JSON/NPZ or their mesh."""
+    if rig == "arkit":
+        return
+    for out in outputs:
+        suffix = out.suffix.lower()
+        if suffix == ".csv" or (suffix in GLTF_SUFFIXES and not mesh):
+            raise InputError(
+                f"--rig {rig} cannot be written to {out.name}: Live Link CSV and the "
+                "demo face use ARKit; write .json/.npz, or give --mesh"
+            )
 
 
 def read_transcript(value: str | None) -> str | None:

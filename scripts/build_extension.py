@@ -65,7 +65,8 @@ def binary_wheels(dest: Path) -> list[Path]:
     for tag in PLATFORMS:
         for python in PYTHONS:
             cmd = [sys.executable, "-m", "pip", "download", "-q", "--no-deps",
-                   "--only-binary=:all:", "--python-version", python, "--dest", str(dest)]  # fmt: skip
+                   "--only-binary=:all:", "--python-version", python,
+                   "--dest", str(dest)]  # fmt: skip
             for platform in (tag, *COMPATIBLE.get(tag, ())):
                 cmd += ["--platform", platform]
             run([*cmd, ONNXRUNTIME, POCKETSPHINX])

@@ -44,6 +44,9 @@ say "installing EmoSync and its development tools into .venv"
 .venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import emosync.cli.main" # fails loudly if the install did not work
 
+say "installing Blender as a Python module for the add-on's tests"
+bash scripts/setup_blender.sh
+
 say "installing the Khronos glTF validator (npm)"
 npm ci --no-audit --no-fund --loglevel=error
 

@@ -227,3 +227,26 @@ def test_preview_renders_frames_of_an_animation(clip, tmp_path, capsys):
     assert_one_line_error(code, err)
     code, _, err = run_cli(capsys, "preview", tmp_path / "none.json", "-o", tmp_path / "y.png")
     assert_one_line_error(code, err)
+
+
+def test_rig_presets_write_their_own_channels(clip, tmp_path, capsys):
+    code, _, err = run_cli(capsys, "animate", clip, "--rig", "visemes", "-o", tmp_path / "v.npz")
+    assert code == 0, err
+    curves = read(tmp_path / "v.npz")
+    assert curves.channels[:2] == ("viseme_sil", "viseme_PP")
+    assert curves.channels[-9:] == (
+        "headYaw",
+        "headPitch",
+        "headRoll",
+        "leftEyeYaw",
+        "leftEyePitch",
+        "leftEyeRoll",
+        "rightEyeYaw",
+        "rightEyePitch",
+        "rightEyeRoll",
+    )
+    # the clip says "Hello! My name is Emma": lips close (PP) and the jaw opens (aa)
+    assert curves.channel("viseme_PP").max() > 0.3
+    assert curves.channel("viseme_aa").max() > 0.3
+    code, _, err = run_cli(capsys, "animate", clip, "--rig", "vrm", "-o", tmp_path / "v.csv")
+    assert_one_line_error(code, err)
