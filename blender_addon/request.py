@@ -9,10 +9,10 @@ import bpy
 import numpy as np
 
 from emosync.errors import InputError
+from emosync.inference.emotion_text import text_emotion
 from emosync.inference.life import LifeSettings
 from emosync.inference.pipeline import AnimateOptions
 from emosync.inference.timeline import EmotionTimeline, Segment
-from emosync.rigs.emotions import parse_emotion
 
 from . import audio_source
 from .apply import Target, scene_fps
@@ -50,7 +50,7 @@ def marker_segments(scene: bpy.types.Scene, start_frame: int) -> list[Segment]:
         if end <= start:
             continue
         try:
-            state = parse_emotion(marker.name)
+            state = text_emotion(marker.name).state
         except InputError as exc:
             raise InputError(f"marker '{marker.name}' at frame {marker.frame}: {exc}") from None
         segments.append(Segment(start, end, state, marker.name))
@@ -63,7 +63,7 @@ def list_segments(settings) -> list[Segment]:
         if item.end <= item.start:
             raise InputError(f"segment {i + 1} ends before it starts")
         try:
-            state = parse_emotion(item.emotion)
+            state = text_emotion(item.emotion).state
         except InputError as exc:
             raise InputError(f"segment {i + 1}: {exc}") from None
         out.append(Segment(item.start, item.end, state, item.emotion))

@@ -41,6 +41,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--emotion-image", metavar="IMG", help="emotion from a reference photo")
     p.add_argument("--emotion-audio", metavar="WAV", help="emotion from a reference voice")
+    p.add_argument(
+        "--copy-expression",
+        action="store_true",
+        help="with --emotion-image: blend the photo's fitted ARKit expression into the face",
+    )
     p.add_argument("--intensity", default="1.0", help="emotion intensity, 0 to 1.5 (default 1)")
     p.add_argument("--timeline", metavar="FILE.json", help="emotion segments along the clip")
     p.add_argument("--fps", default="60", help="frames per second (default 60)")
@@ -76,16 +81,18 @@ def run(args: argparse.Namespace) -> int:
     if len(set(outputs)) != len(outputs):
         raise InputError("the same output is named twice")
     check_rig_outputs(args.rig, outputs, args.mesh)
-    if args.emotion_image or args.emotion_audio:
-        raise InputError(
-            "emotion from an image or a voice needs the multi-modal emotion "
-            "encoder, which this version does not have yet; use --emotion TEXT"
-        )
+    if sum(bool(v) for v in (args.emotion, args.emotion_image, args.emotion_audio)) > 1:
+        raise InputError("give one of --emotion, --emotion-image, --emotion-audio")
+    if args.copy_expression and not args.emotion_image:
+        raise InputError("--copy-expression needs --emotion-image")
     if args.mesh and not Path(args.mesh).is_file():
         raise InputError(f"mesh {args.mesh} not found")
     options = AnimateOptions(
         transcript=read_transcript(args.transcript),
         emotion=args.emotion,
+        emotion_image=args.emotion_image,
+        emotion_audio=args.emotion_audio,
+        copy_expression=args.copy_expression,
         intensity=parse_intensity(args.intensity),
         timeline=EmotionTimeline.from_json(args.timeline) if args.timeline else None,
         fps=parse_fps(args.fps),

@@ -1,4 +1,4 @@
-"""`emosync emotion TEXT`: print the emotion state of a prompt as JSON."""
+"""`emosync emotion TEXT | --image IMG | --audio WAV`: print the emotion state as JSON."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import argparse
 import json
 
 from emosync.errors import InputError
-from emosync.rigs.emotions import emotion_to_dict, parse_emotion, parse_intensity
+from emosync.inference.emotion_condition import read_emotion
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("emotion", help="print the emotion state of a prompt as JSON")
+    p = sub.add_parser("emotion", help="print the emotion state of a prompt, photo or voice")
     p.add_argument("prompt", nargs="?", help="e.g. 'furious', '0.6 happy + 0.3 surprised'")
     p.add_argument("--image", metavar="IMG", help="a reference photo")
     p.add_argument("--audio", metavar="WAV", help="a reference voice clip")
@@ -19,13 +19,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.image or args.audio:
-        raise InputError(
-            "emotion from an image or a voice needs the multi-modal emotion "
-            "encoder, which this version does not have yet; give a text prompt"
-        )
-    if args.prompt is None:
-        raise InputError("give a prompt, e.g. emosync emotion 'slightly sad'")
-    state = parse_emotion(args.prompt, parse_intensity(args.intensity))
-    print(json.dumps({"prompt": args.prompt, "emotion": emotion_to_dict(state)}, indent=2))
+    if args.prompt is None and not args.image and not args.audio:
+        raise InputError("give a prompt, --image IMG or --audio WAV")
+    reading = read_emotion(args.prompt, args.image, args.audio, args.intensity)
+    out = reading.to_dict()
+    if args.prompt is not None:
+        out = {"prompt": args.prompt, **out}
+    print(json.dumps(out, indent=2))
     return 0

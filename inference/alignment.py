@@ -6,8 +6,10 @@ Input is 16 kHz mono audio as a numpy array. Output is an `Alignment` whose phon
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterable
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,9 +35,18 @@ _RETRY_DITHER = 30.0 / 32768.0
 # recognised P/B/M within +-60 ms of a reference one was found for 93% of them by word
 # recognition (en-us LM) + forced alignment of its hypothesis (precision 90%), against 52% by
 # the phone loop (allphone + en-us-phone LM, precision 54%). The dictionary forces whole,
-# plausible words where the phone loop drops or swaps short closures (the P of "please"). It
-# costs speed: ~17 s per minute of audio against ~4 s (forced alignment: ~3 s).
+# plausible words where the phone loop drops or swaps short closures (the P of "please").
 RECOGNIZER = "words"  # "words" or "phones"
+
+# pocketsphinx settings of the word recogniser (its own decoder, see _recogniser). Measured
+# with bench/bench_alignment.py on the dev split; the table is in docs/alignment.md.
+# RECOGNITION_OPTIONS_TABLE
+RECOGNITION_OPTIONS: dict[str, object] = {"fwdflat": False, "bestpath": False}
+
+# Clips longer than this are cut at pauses and their pieces recognised in parallel processes
+# (pocketsphinx holds the GIL while it decodes: two threads ran slower than one).
+PARALLEL_ABOVE_SECONDS = 16.0
+_PARALLEL_PIECES = {"target": (6.0, 12.0), "max_seconds": 20.0}
 
 # Streaming with a transcript (see align_stream).
 _PRIOR_WORDS_PER_VOICED_S = 3.5
@@ -72,8 +83,6 @@ class _Engine:
         if name not in self._searches:
             if name == "phones":
                 d.add_allphone_file(name, self._model_path("en-us/en-us-phone.lm.bin"))
-            elif name == "words":
-                d.add_lm_file(name, self._model_path("en-us/en-us.lm.bin"))
             self._searches.add(name)
         d.activate_search(name)
 
@@ -94,8 +103,29 @@ class _Engine:
         d.end_utt()
 
 
+class _Recogniser:
+    """A decoder with the en-us LM loaded at start-up and the RECOGNITION_OPTIONS applied."""
+
+    def __init__(self, options: dict[str, object]) -> None:
+        from pocketsphinx import Decoder
+
+        self.options = dict(options)
+        self.decoder = Decoder(loglevel="FATAL", **self.options)
+        self.lock = threading.Lock()
+
+    def words(self, pcm: bytes) -> list[str]:
+        d = self.decoder
+        d.start_utt()
+        d.process_raw(pcm, full_utt=True)
+        d.end_utt()
+        return [_base_word(s.word) for s in d.seg() if s.word not in _FILLERS]
+
+
 _engine: _Engine | None = None
+_recogniser: _Recogniser | None = None
+_pool: Executor | None = None
 _engine_lock = threading.Lock()
+_MAX_WORKERS = 4
 
 
 def _get_engine() -> _Engine:
@@ -104,6 +134,30 @@ def _get_engine() -> _Engine:
         if _engine is None:
             _engine = _Engine()
         return _engine
+
+
+def _get_recogniser() -> _Recogniser:
+    global _recogniser
+    with _engine_lock:
+        if _recogniser is None or _recogniser.options != RECOGNITION_OPTIONS:
+            _recogniser = _Recogniser(RECOGNITION_OPTIONS)
+        return _recogniser
+
+
+def set_recognition_options(options: dict[str, object]) -> None:
+    """Replace RECOGNITION_OPTIONS (pocketsphinx Config names and values) in this process; the
+    benchmark uses it to compare settings. Worker processes started later inherit them."""
+    global RECOGNITION_OPTIONS
+    RECOGNITION_OPTIONS = dict(options)
+    _drop_pool()
+
+
+def _drop_pool() -> None:
+    global _pool
+    with _engine_lock:
+        if _pool is not None:
+            _pool.shutdown(cancel_futures=True)
+            _pool = None
 
 
 def _as_samples(samples: np.ndarray) -> np.ndarray:
@@ -207,9 +261,9 @@ def _recognise_phones(engine: _Engine, x: np.ndarray) -> _Pass:
 
 
 def _recognise_words(engine: _Engine, x: np.ndarray) -> _Pass:
-    engine.use_search("words")
-    engine.decode(_to_pcm(x, _DITHER))
-    words = [_base_word(s.word) for s in engine.decoder.seg() if s.word not in _FILLERS]
+    recogniser = _get_recogniser()
+    with recogniser.lock:
+        words = recogniser.words(_to_pcm(x, _DITHER))
     if not words:
         return _Pass([], [])
     aligned = _forced(engine, x, words)
@@ -222,6 +276,68 @@ def _recognise(engine: _Engine, x: np.ndarray, recognizer: str) -> _Pass:
     if recognizer == "phones":
         return _recognise_phones(engine, x)
     return _recognise_words(engine, x)
+
+
+def _recognise_locked(x: np.ndarray, recognizer: str) -> _Pass:
+    engine = _get_engine()
+    with engine.lock:
+        return _recognise(engine, x, recognizer)
+
+
+def _workers() -> int:
+    """Processes for parallel recognition: the cores this process may use, at most
+    _MAX_WORKERS; EMOSYNC_ALIGN_WORKERS overrides (1 turns parallel decoding off, e.g. inside
+    Blender, whose executable cannot be forked into a worker)."""
+    setting = os.environ.get("EMOSYNC_ALIGN_WORKERS", "").strip()
+    if setting.isdigit():
+        return max(1, int(setting))
+    return max(1, min(_MAX_WORKERS, len(os.sched_getaffinity(0))))
+
+
+def _init_worker(options: dict[str, object]) -> None:
+    global RECOGNITION_OPTIONS
+    RECOGNITION_OPTIONS = dict(options)
+
+
+def _get_pool() -> Executor:
+    global _pool
+    with _engine_lock:
+        if _pool is None:
+            _pool = ProcessPoolExecutor(
+                _workers(), initializer=_init_worker, initargs=(RECOGNITION_OPTIONS,)
+            )
+        return _pool
+
+
+def _recognise_clip(x: np.ndarray, recognizer: str) -> _Pass:
+    """Recognise a whole clip; a long one piece by piece (cut at pauses) on all workers."""
+    if x.size <= PARALLEL_ABOVE_SECONDS * SAMPLE_RATE or _workers() < 2:
+        return _recognise_locked(x, recognizer)
+    pieces = list(cut_at_pauses([x], **_PARALLEL_PIECES))  # type: ignore[arg-type]
+    if len(pieces) < 2:
+        return _recognise_locked(x, recognizer)
+    try:
+        results = list(
+            _get_pool().map(
+                _recognise_locked, [p.samples for p in pieces], [recognizer] * len(pieces)
+            )
+        )
+    except (OSError, RuntimeError):  # no processes here (a sandbox, a broken pool): one by one
+        _drop_pool()
+        results = [_recognise_locked(p.samples, recognizer) for p in pieces]
+    phones: list[Segment] = []
+    words: list[Segment] = []
+    for piece, result in zip(pieces, results, strict=True):
+        offset = piece.start_seconds
+        phones.extend(
+            Segment(s.label, s.start + offset, s.end + offset)
+            for s in _contiguous(result.phones, piece.duration)
+        )
+        words.extend(
+            Segment(w.label, w.start + offset, w.end + offset)
+            for w in _clip_words(result.words, piece.duration)
+        )
+    return _Pass(phones, words)
 
 
 def _contiguous(segments: list[Segment], duration: float) -> list[Segment]:
@@ -287,8 +403,8 @@ def align(
                     "the transcript does not match the audio (forced alignment failed); "
                     "used recognition instead"
                 )
-        if result is None:
-            result = _recognise(engine, x, recognizer)
+    if result is None:
+        result = _recognise_clip(x, recognizer)
     phones = _contiguous(result.phones, duration)
     return Alignment(phones, _clip_words(result.words, duration), method, duration, warnings)
 

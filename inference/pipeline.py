@@ -14,18 +14,23 @@ from emosync.inference.alignment import align, align_stream
 from emosync.inference.articulation import articulate
 from emosync.inference.audio import SAMPLE_RATE, Audio, load_audio, probe_audio, stream_audio
 from emosync.inference.compose import compose
+from emosync.inference.emotion_condition import read_emotion
 from emosync.inference.emotion_layer import emotion_pose_frames
 from emosync.inference.facecurves import FaceCurves
 from emosync.inference.features import frame_energy
 from emosync.inference.life import LifeSettings, life_frames
+from emosync.inference.neural import MODEL_FPS, auto_engine, model_available, neural_face
 from emosync.inference.phones import Alignment
 from emosync.inference.timeline import EmotionTimeline
-from emosync.rigs.emotions import MAX_INTENSITY, N_EMOTIONS, parse_emotion
+from emosync.rigs.channels import ARKIT_NAMES, N_BLENDSHAPES
+from emosync.rigs.emotion_poses import GAP_CHANNELS
+from emosync.rigs.emotions import MAX_INTENSITY, N_EMOTIONS
 
 ENGINES = ("auto", "phonetic", "neural")
 ENERGY_RATE = 100.0  # frame_energy gives one value per 10 ms hop
 STREAM_ABOVE_SECONDS = 120.0  # longer files are decoded and aligned piece by piece
 SILENT_DB = -60.0
+_GAP = [ARKIT_NAMES.index(n) for n in GAP_CHANNELS]
 Progress = Callable[[float, float], None]  # (seconds done, seconds total)
 
 
@@ -33,6 +38,9 @@ Progress = Callable[[float, float], None]  # (seconds done, seconds total)
 class AnimateOptions:
     transcript: str | None = None
     emotion: str | None = None
+    emotion_image: str | None = None
+    emotion_audio: str | None = None
+    copy_expression: bool = False
     intensity: float = 1.0
     timeline: EmotionTimeline | None = None
     fps: float = 60.0
@@ -48,7 +56,9 @@ def animate(
     engine = resolve_engine(options.engine)
     if not 1.0 <= options.fps <= 240.0:
         raise InputError(f"fps must be between 1 and 240, got {options.fps:g}")
-    timeline = emotion_timeline(options)
+    timeline, expression, emotion_warnings = emotion_condition(options)
+    if engine == "neural":
+        return _animate_neural(source, options, timeline, expression, emotion_warnings)
     transcript = (options.transcript or "").strip() or None
     alignment, energy, duration, name = _align_source(source, transcript, progress)
 
@@ -56,6 +66,7 @@ def animate(
     emotion = emotion_track(timeline, options.intensity, n_frames, options.fps)
     art = articulate(alignment, n_frames, options.fps, emotion)
     pose = emotion_pose_frames(emotion, options.fps, seed=options.seed)
+    pose = _blend_expressions(pose, expression, timeline, options.fps)
     energy_frames = _resample_track(energy, ENERGY_RATE, n_frames, options.fps)
     life = life_frames(
         n_frames, options.fps, energy_frames, art.seal, emotion, options.life, seed=options.seed
@@ -71,7 +82,7 @@ def animate(
         "intensity": options.intensity,
         "transcript": transcript,
         "alignment": alignment.method,
-        "warnings": list(alignment.warnings),
+        "warnings": [*emotion_warnings, *alignment.warnings],
         "model_version": f"phonetic-{__version__}",
         "emosync_version": __version__,
         "seed": options.seed,
@@ -80,18 +91,91 @@ def animate(
 
 
 def resolve_engine(engine: str) -> str:
+    """ "auto" is the neural engine once its model is shipped and measured better, else phonetic."""
     if engine not in ENGINES:
         raise InputError(f"unknown engine '{engine}'; choose one of: {', '.join(ENGINES)}")
-    if engine == "neural":
-        raise InputError("the neural engine has no model in this version; use --engine phonetic")
-    return "phonetic"
+    if engine == "auto":
+        return auto_engine()
+    if engine == "neural" and not model_available():
+        raise InputError("the neural engine's model file is not installed; use --engine phonetic")
+    return engine
+
+
+def _animate_neural(
+    source: str | Path | Audio,
+    options: AnimateOptions,
+    timeline: EmotionTimeline,
+    expression: np.ndarray | None,
+    warnings: list[str],
+) -> FaceCurves:
+    """The ONNX convertor hears the audio itself: no alignment, and a transcript is not used."""
+    audio = source if isinstance(source, Audio) else load_audio(source)
+    n_model = max(1, round(audio.duration * MODEL_FPS))
+    emotion = emotion_track(timeline, options.intensity, n_model, MODEL_FPS)
+    face = neural_face(audio, emotion, options.life, options.seed, options.fps)
+    values = face.values.copy()
+    if expression is not None or any(s.expression is not None for s in timeline.segments):
+        values[:, :N_BLENDSHAPES] = _blend_expressions(
+            values[:, :N_BLENDSHAPES], expression, timeline, options.fps
+        )
+    if options.transcript:
+        warnings = [*warnings, "the neural engine hears the audio; the transcript was not used"]
+    metadata = {
+        "name": Path(audio.path).stem if audio.path else "clip",
+        "source_audio": audio.path or "",
+        "duration": round(audio.duration, 6),
+        "engine": "neural",
+        "emotion_timeline": timeline.to_metadata(),
+        "intensity": options.intensity,
+        "transcript": None,
+        "warnings": warnings,
+        "emosync_version": __version__,
+        "seed": options.seed,
+        **face.metadata,
+    }
+    return FaceCurves(float(face.fps), values, metadata=metadata)
+
+
+def _blend_expressions(
+    pose: np.ndarray, expression: np.ndarray | None, timeline: EmotionTimeline, fps: float
+) -> np.ndarray:
+    """Copied expressions (a whole-clip one and per-segment ones) on top of the pose."""
+    if expression is not None:
+        pose = blend_expression(pose, expression)
+    for seg in timeline.segments:
+        if seg.expression is not None:
+            lo, hi = round(seg.start * fps), round(seg.end * fps)
+            pose[lo:hi] = blend_expression(pose[lo:hi], seg.expression)
+    return pose
+
+
+def emotion_condition(
+    options: AnimateOptions,
+) -> tuple[EmotionTimeline, np.ndarray | None, list[str]]:
+    """The emotion timeline, the photo's expression to copy (or None) and what to warn about."""
+    base, expression, warnings = np.zeros(N_EMOTIONS), None, []
+    if options.emotion or options.emotion_image or options.emotion_audio:
+        reading = read_emotion(options.emotion, options.emotion_image, options.emotion_audio)
+        base, warnings = reading.state, list(reading.warnings)
+        if options.copy_expression:
+            expression = reading.expression
+    if options.copy_expression and expression is None:
+        raise InputError("copying an expression needs an emotion image")
+    if options.timeline is None:
+        return EmotionTimeline.constant(base), expression, warnings
+    return EmotionTimeline(options.timeline.segments, base=base), expression, warnings
 
 
 def emotion_timeline(options: AnimateOptions) -> EmotionTimeline:
-    base = parse_emotion(options.emotion) if options.emotion else np.zeros(N_EMOTIONS)
-    if options.timeline is None:
-        return EmotionTimeline.constant(base)
-    return EmotionTimeline(options.timeline.segments, base=base)
+    return emotion_condition(options)[0]
+
+
+def blend_expression(pose: np.ndarray, expression: np.ndarray) -> np.ndarray:
+    """The emotion pose with a copied expression [52] on top (the larger of the two per
+    channel); the lip-parting channels stay with articulation so lip sync wins."""
+    copied = np.clip(np.asarray(expression, dtype=np.float32).reshape(-1), 0.0, 1.0).copy()
+    copied[_GAP] = 0.0
+    return np.maximum(pose, copied[None, :]).astype(np.float32)
 
 
 def emotion_track(

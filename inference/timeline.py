@@ -24,7 +24,6 @@ from emosync.rigs.emotions import (
     describe,
     emotion_to_dict,
     from_mapping,
-    parse_emotion,
     parse_intensity,
 )
 
@@ -37,6 +36,7 @@ class Segment:
     end: float  # seconds
     emotion: np.ndarray  # [7]
     label: str = ""
+    expression: np.ndarray | None = None  # [52], a photo's pose to copy ("copy_expression")
 
     def __post_init__(self) -> None:
         self.emotion = clip_state(np.asarray(self.emotion, dtype=np.float64).reshape(N_EMOTIONS))
@@ -80,15 +80,20 @@ class EmotionTimeline:
                 f"{exc.msg})"
             ) from None
         try:
-            return cls.from_data(data, base=base, intensity=intensity)
+            return cls.from_data(data, base=base, intensity=intensity, root=path.parent)
         except InputError as exc:
             raise InputError(f"timeline {path}: {exc}") from None
 
     @classmethod
     def from_data(
-        cls, data: Any, base: np.ndarray | None = None, intensity: float = 1.0
+        cls,
+        data: Any,
+        base: np.ndarray | None = None,
+        intensity: float = 1.0,
+        root: Path | None = None,
     ) -> EmotionTimeline:
-        """Build from parsed JSON: a dict with "segments" (and optionally "base") or a list."""
+        """Build from parsed JSON: a dict with "segments" (and optionally "base") or a list.
+        A segment's "image" or "audio" path is relative to `root` (the timeline's folder)."""
         if isinstance(data, dict):
             if "segments" not in data:
                 raise InputError('expected an object with a "segments" list')
@@ -100,7 +105,7 @@ class EmotionTimeline:
         if not isinstance(items, list):
             raise InputError('"segments" must be a list of {"start", "end", "emotion"} objects')
         gain = parse_intensity(intensity)
-        segments = [_segment(item, i + 1, gain) for i, item in enumerate(items)]
+        segments = [_segment(item, i + 1, gain, root) for i, item in enumerate(items)]
         return cls(segments, base=np.zeros(N_EMOTIONS) if base is None else base)
 
     def frames(
@@ -180,22 +185,57 @@ def _ramp(x: np.ndarray, half: float) -> np.ndarray:
     return 0.5 - 0.5 * np.cos(np.pi * u)
 
 
-def _segment(item: Any, index: int, gain: float) -> Segment:
+SOURCES = ("emotion", "image", "audio")
+
+
+def _segment(item: Any, index: int, gain: float, root: Path | None = None) -> Segment:
     where = f"segment {index}"
     if not isinstance(item, dict):
         raise InputError(f"{where} must be an object with start, end and emotion")
-    for key in ("start", "end", "emotion"):
+    for key in ("start", "end"):
         if key not in item:
             raise InputError(f'{where} has no "{key}"')
+    sources = [key for key in SOURCES if key in item]
+    if not sources:
+        raise InputError(f'{where} has no "emotion" (or "image" / "audio")')
+    if len(sources) != 1:
+        raise InputError(f'{where} needs exactly one of "emotion", "image" or "audio"')
     start, end = _time(item["start"], where, "start"), _time(item["end"], where, "end")
     if end <= start:
         raise InputError(f"{where} ends ({end:g} s) before it starts ({start:g} s)")
-    emotion = _emotion_value(item["emotion"], where)
     local = parse_intensity(item.get("intensity", 1.0), what=f"{where} intensity")
+    copy = item.get("copy_expression", False)
+    if not isinstance(copy, bool) or (copy and sources[0] != "image"):
+        raise InputError(f'{where}: "copy_expression" is true or false, and only for an image')
     label = item.get("label")
-    if label is None and isinstance(item["emotion"], str):
-        label = item["emotion"].strip()
-    return Segment(start, end, emotion * local * gain, str(label or ""))
+    expression = None
+    if sources[0] == "emotion":
+        emotion = _emotion_value(item["emotion"], where)
+        if label is None and isinstance(item["emotion"], str):
+            label = item["emotion"].strip()
+    else:
+        emotion, expression = _media_value(item[sources[0]], sources[0], where, root)
+        label = label or f"{sources[0]} {Path(str(item[sources[0]])).name}"
+    return Segment(
+        start, end, emotion * local * gain, str(label or ""), expression if copy else None
+    )
+
+
+def _media_value(
+    value: Any, kind: str, where: str, root: Path | None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    from emosync.inference.emotion_condition import read_emotion  # reads photos and voices
+
+    if not isinstance(value, str) or not value.strip():
+        raise InputError(f'{where} "{kind}" must be a file path')
+    path = Path(value)
+    if root is not None and not path.is_absolute():
+        path = root / path
+    try:
+        reading = read_emotion(**{"image" if kind == "image" else "audio": path})
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
+    return reading.state, reading.expression
 
 
 def _time(value: Any, where: str, key: str) -> float:
@@ -207,9 +247,11 @@ def _time(value: Any, where: str, key: str) -> float:
 
 
 def _emotion_value(value: Any, where: str) -> np.ndarray:
+    from emosync.inference.emotion_text import text_emotion
+
     try:
         if isinstance(value, str):
-            return parse_emotion(value)
+            return text_emotion(value).state
         if isinstance(value, dict):
             return from_mapping(value)
     except InputError as exc:

