@@ -2,8 +2,8 @@
 
 The reference is forced alignment of each prompt with its true transcript. A reference P/B/M
 counts as found when recognition (no transcript) puts a P/B/M start within +-60 ms of its start;
-precision is the same test the other way round. Speed is wall seconds of `align(samples)` per
-minute of audio, clips one after another in this process (the short prompts are never split);
+precision is the same test the other way round. Speed is wall (and this process's CPU) seconds of
+`align(samples)` per minute of audio, clips one after another (short prompts are never split);
 `--long` also times one joined clip of `--seconds` audio, which `align` cuts and decodes on all
 cores. Deterministic: the same prompts in name order, a fixed dither, no randomness.
 
@@ -53,11 +53,12 @@ def hits(a: np.ndarray, b: np.ndarray) -> int:
 
 def measure(clips: list[np.ndarray], refs: list[np.ndarray]) -> dict[str, float]:
     found = placed = n_hyp = 0
-    seconds = 0.0
+    seconds = cpu = 0.0
     for x, ref in zip(clips, refs, strict=True):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         hyp = bilabial_starts(alignment.align(x))
         seconds += time.perf_counter() - start
+        cpu += time.process_time() - cpu_start
         found += hits(ref, hyp)
         placed += hits(hyp, ref)
         n_hyp += hyp.size
@@ -67,6 +68,7 @@ def measure(clips: list[np.ndarray], refs: list[np.ndarray]) -> dict[str, float]
         "recall": found / n_ref,
         "precision": placed / max(n_hyp, 1),
         "s_per_min": seconds / minutes,
+        "cpu_s_per_min": cpu / minutes,
     }
 
 
@@ -99,13 +101,15 @@ def main() -> None:
     minutes = sum(x.size for x in kept) / alignment.SAMPLE_RATE / 60
     n_ref = sum(r.size for r in refs)
     print(f"dev: {len(kept)} of {len(prompts)} prompts, {minutes:.2f} min, {n_ref} bilabials")
-    print(f"{'setting':24} recall precision s/min" + ("  long s/min" if args.long else ""))
+    header = f"{'setting':24} recall precision s/min cpu-s/min"
+    print(header + ("  long s/min" if args.long else ""))
     joined = long_clip(kept, args.seconds) if args.long else None
     for name in args.setting or list(SETTINGS):
         alignment.set_recognition_options(SETTINGS[name])
         alignment.align(kept[0])  # load the decoder outside the timing
         row = measure(kept, refs)
         line = f"{name:24} {row['recall']:6.3f} {row['precision']:9.3f} {row['s_per_min']:5.2f}"
+        line += f" {row['cpu_s_per_min']:9.2f}"
         if joined is not None:
             alignment.align(joined)  # start the worker processes outside the timing
             start = time.perf_counter()

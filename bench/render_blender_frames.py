@@ -179,13 +179,13 @@ def stage(head: bpy.types.Object, size: int, samples: int) -> None:
     cam_data.lens = 85.0
     camera = bpy.data.objects.new("Camera", cam_data)
     scene.collection.objects.link(camera)
-    camera.location = (0.0, face_centre[1] - 0.62, face_centre[2] + 0.02)
+    camera.location = (0.0, face_centre[1] - 0.52, face_centre[2] + 0.02)
     _look_at(camera, face_centre)
     scene.camera = camera
     cx, cy, cz = face_centre
-    _area_light("Key", (cx - 0.35, cy - 0.45, cz + 0.3), face_centre, 9.0, 0.35, (1, 0.96, 0.9))
-    _area_light("Fill", (cx + 0.45, cy - 0.35, cz + 0.05), face_centre, 3.0, 0.5, (0.9, 0.95, 1))
-    _area_light("Rim", (cx + 0.15, cy + 0.45, cz + 0.35), face_centre, 8.0, 0.25)
+    _area_light("Key", (cx - 0.35, cy - 0.45, cz + 0.3), face_centre, 4.0, 0.35, (1, 0.96, 0.9))
+    _area_light("Fill", (cx + 0.45, cy - 0.35, cz + 0.05), face_centre, 1.2, 0.5, (0.9, 0.95, 1))
+    _area_light("Rim", (cx + 0.15, cy + 0.45, cz + 0.35), face_centre, 5.0, 0.25)
     world = bpy.data.worlds.new("World")
     world.use_nodes = True
     world.node_tree.nodes["Background"].inputs["Color"].default_value = (0.035, 0.04, 0.05, 1)
@@ -195,6 +195,7 @@ def stage(head: bpy.types.Object, size: int, samples: int) -> None:
     render.resolution_x = render.resolution_y = size
     render.resolution_percentage = 100
     render.image_settings.file_format = "PNG"
+    scene.view_settings.view_transform = "Standard"  # AgX washes the vertex-colour skin out
     cycles = scene.cycles
     cycles.device = "CPU"
     cycles.samples = samples
@@ -207,7 +208,7 @@ def stage(head: bpy.types.Object, size: int, samples: int) -> None:
 
 
 def _has_oidn(cycles) -> bool:
-    return "OPENIMAGEDENOISE" in cycles.bl_rna.properties["denoiser"].enum_items.keys()
+    return "OPENIMAGEDENOISE" in cycles.bl_rna.properties["denoiser"].enum_items
 
 
 def render_frame(frame: int, path: Path) -> np.ndarray:
@@ -337,8 +338,7 @@ def panel_scene():
         bpy.ops.emosync.segment_add()
         settings.segments[-1].emotion = emotion
     settings.preset = "HAPPY"
-    settings.audio_path = "//examples/hello.wav"
-    settings.transcript_path = "//examples/hello.txt"
+    settings.replace = False
     return SimpleNamespace(scene=bpy.context.scene, active_object=head)
 
 
@@ -375,7 +375,7 @@ def contact_sheet(images: dict[str, list[np.ndarray]], moments: list[Moment]) ->
     )
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, facecolor=fig.get_facecolor())
+    fig.savefig(buffer, format="png", dpi=140, facecolor=fig.get_facecolor())
     plt.close(fig)
     return buffer.getvalue()
 
@@ -557,7 +557,9 @@ class PanelPainter:
                 self.text(x0 + 8 * S, top + UNIT // 2, row, right=x1 - 4 * S)
 
     def result(self):
-        return self.image.crop((0, 0, self.width, self.y + 4 * S))
+        note = "drawn from blender_addon/panel.py draw(), not a screenshot"
+        self.text(self.width // 2, self.y + 2 * S, note, "dim", anchor="mm")
+        return self.image.crop((0, 0, self.width, self.y + 10 * S))
 
 
 def _is_list(child) -> bool:
@@ -585,10 +587,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=24)
     parser.add_argument("--force", action="store_true", help="overwrite the pictures")
     args = parser.parse_args(argv)
-    if args.only in (None, "frames"):
-        make_frames(args.frames, args.size, args.samples, args.force)
-    if args.only in (None, "panel"):
-        make_panel(args.panel, args.force)
+    try:
+        if args.only in (None, "frames"):
+            make_frames(args.frames, args.size, args.samples, args.force)
+        if args.only in (None, "panel"):
+            make_panel(args.panel, args.force)
+    finally:
+        # Left registered with a sound strip in the scene, the bpy module (4.5) hangs in its
+        # teardown after the script ends; an empty scene and an unregistered add-on exit at once.
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        load_addon().unregister()
     return 0
 
 

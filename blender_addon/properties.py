@@ -19,6 +19,10 @@ from emosync.rigs.emotions import EMOTIONS
 
 from .apply import AXES
 
+# Since 4.5 a path property must say it takes "//" (relative to the .blend); 4.2-4.4 have no
+# such option and accept it anyway. Clips saved with a scene stay found when the folder moves.
+PATH_OPTIONS = {"PATH_SUPPORTS_BLEND_RELATIVE"} if bpy.app.version >= (4, 5, 0) else set()
+
 PRESETS = [("NONE", "Neutral", "No emotion preset")] + [
     (name.upper(), name.capitalize(), f"The {name} preset") for name in EMOTIONS
 ]
@@ -53,10 +57,12 @@ class EMOSYNC_PG_settings(bpy.types.PropertyGroup):
         name="Audio",
         items=[("FILE", "File", "An audio file"), ("STRIP", "Sound Strip", "A sequencer strip")],
     )
-    audio_path: StringProperty(name="File", subtype="FILE_PATH")
+    audio_path: StringProperty(name="File", subtype="FILE_PATH", options=PATH_OPTIONS)
     strip_name: StringProperty(name="Strip", description="A sound strip in the sequencer")
     transcript: StringProperty(name="Transcript", description="What is said (optional)")
-    transcript_path: StringProperty(name="Transcript File", subtype="FILE_PATH")
+    transcript_path: StringProperty(
+        name="Transcript File", subtype="FILE_PATH", options=PATH_OPTIONS
+    )
     preset: EnumProperty(name="Emotion", items=PRESETS, default="NONE")
     prompt: StringProperty(
         name="Prompt", description="Free text, e.g. 'slightly sad + a bit surprised'"

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -38,9 +39,16 @@ _RETRY_DITHER = 30.0 / 32768.0
 # plausible words where the phone loop drops or swaps short closures (the P of "please").
 RECOGNIZER = "words"  # "words" or "phones"
 
-# pocketsphinx settings of the word recogniser (its own decoder, see _recogniser). Measured
-# with bench/bench_alignment.py on the dev split; the table is in docs/alignment.md.
-# RECOGNITION_OPTIONS_TABLE
+# pocketsphinx Config of the word recogniser (its own decoder, see _Recogniser). Bilabial
+# recall / precision / CPU s per min of audio for recognition alone, first 70 dev prompts (full
+# table and commands: docs/alignment.md, bench/bench_alignment.py; re-aligning the hypothesis
+# adds ~2.3 s/min in every row):
+#   fwdflat+bestpath on (pocketsphinx default)  0.912 / 0.897 / ~2x the row below (all of dev)
+#   fwdflat, bestpath off (chosen)              0.933 / 0.848 / 12.1
+#   + maxhmmpf=3000                             0.933 / 0.848 / 10.9
+#   + beams 1e-40 (w/lponly 1e-25)              0.838 / 0.778 /  7.6
+#   + beams 1e-30 (w/lponly 1e-20)              0.592 / 0.587 /  3.5
+#   + dict of the LM's 10k likeliest words      0.916 / 0.859 /  6.6  (needs a shipped file)
 RECOGNITION_OPTIONS: dict[str, object] = {"fwdflat": False, "bestpath": False}
 
 # Clips longer than this are cut at pauses and their pieces recognised in parallel processes
@@ -64,6 +72,14 @@ class _Pass:
 
     phones: list[Segment]
     words: list[Segment]
+
+
+def _fresh_utterance(decoder: Any) -> None:
+    """Start an utterance with a fresh front end. pocketsphinx otherwise carries its cepstral
+    normalisation over from earlier clips, so the same clip could be heard differently
+    depending on what was decoded before it (measured: "let" vs "learn")."""
+    decoder.reinit_feat()
+    decoder.start_utt()
 
 
 class _Engine:
@@ -98,7 +114,7 @@ class _Engine:
 
     def decode(self, pcm: bytes) -> None:
         d = self.decoder
-        d.start_utt()
+        _fresh_utterance(d)
         d.process_raw(pcm, full_utt=True)
         d.end_utt()
 
@@ -115,7 +131,7 @@ class _Recogniser:
 
     def words(self, pcm: bytes) -> list[str]:
         d = self.decoder
-        d.start_utt()
+        _fresh_utterance(d)
         d.process_raw(pcm, full_utt=True)
         d.end_utt()
         return [_base_word(s.word) for s in d.seg() if s.word not in _FILLERS]

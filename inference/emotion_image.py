@@ -18,6 +18,7 @@ from emosync.errors import InputError
 from emosync.inference.expression_fit import (
     ExpressionFitter,
     TrackerCalibration,
+    emotion_from_features,
     emotion_from_pose,
     landmarks_to_model_space,
 )
@@ -83,8 +84,12 @@ def read_face(
         warnings.append(f"no tracker calibration ({CALIBRATION_FILE}); readings are weaker")
     points = landmarks_to_model_space(face.landmarks, width=shape[1], height=shape[0])
     fit = fitter(calibration is not None).fit(points)
-    gain = calibration.gain if calibration is not None else 1.0
-    state = np.clip(emotion_from_pose(fit.weights) / gain * float(intensity), 0.0, 1.5)
+    if calibration is not None and calibration.prototypes is not None:
+        state = emotion_from_features(fit.weights, calibration)
+    else:
+        gain = calibration.gain if calibration is not None else 1.0
+        state = emotion_from_pose(fit.weights) / gain
+    state = np.clip(state * float(intensity), 0.0, 1.5)
     details = {
         "faces": n_faces,
         "face_index": index,
@@ -146,10 +151,16 @@ def load_calibration() -> TrackerCalibration | None:
     if not ref.is_file():
         return None
     with ref.open("rb") as f, np.load(f, allow_pickle=False) as data:
+        readout = {
+            key: data[key].astype(np.float64)
+            for key in ("feature_mean", "feature_spread", "prototypes")
+            if key in data.files
+        }
         return TrackerCalibration(
             yaws=data["yaws"].astype(np.float64),
             neutrals=data["neutrals"].astype(np.float64),
             gain=float(data["gain"]),
+            **readout,
         )
 
 

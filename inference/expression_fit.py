@@ -4,9 +4,16 @@ The demo face's first 468 vertices are mediapipe's face-mesh landmarks, so its 5
 at those vertices are exactly how each shape moves the landmarks. A tracked face is brought onto
 the demo face's neutral landmarks by a similarity transform (rotation, uniform scale,
 translation), the 52 weights are fitted to what is left by bounded least squares, and the two
-steps alternate so the expression does not bias the alignment. The emotion read-out is a
-non-negative fit of the upper-face and mouth-corner part of that pose against the seven
-prototypes of rigs.emotion_poses.
+steps alternate so the expression does not bias the alignment.
+
+The emotion read-out works on a few signed, region-level features of that pose (brow height,
+eye aperture, mouth-corner lift, one-sidedness, ...) rather than on raw channels: antagonist
+pairs (brow up/down, smile/frown) become one coordinate whose spread over different identities
+can be measured. With a calibration (training/build_image_calibration.py: renders of the demo
+face with varied identities, never the evaluation renders) each feature is taken relative to
+the identities' mean neutral, weighted by the inverse of its identity spread, and the state is
+the non-negative mixture of the seven calibrated prototypes that best explains it. Without one,
+the pose is fitted against the prototypes of rigs.emotion_poses directly.
 """
 
 from __future__ import annotations
@@ -25,6 +32,14 @@ DEPTH_WEIGHT = 0.35  # mediapipe's z is a guess from one view: trusted less than
 RIDGE = 0.02  # relative to the mean column energy of the target matrix
 SYMMETRY = 0.15  # pull left and right of a pair together (contempt still gets its one side)
 STATE_RIDGE = 0.01
+MOUTH_WEIGHT = 4.0  # a smile or a frown is the least identity-bound evidence a photo has
+ONESIDED_WEIGHT = 2.0
+SPREAD_FLOOR = 0.1  # no feature is trusted beyond this spread, whatever the renders showed
+FEATURE_NAMES = (
+    "browLeft", "browRight", "browInner", "eyeLeft", "eyeRight", "cheekLeft", "cheekRight",
+    "noseLeft", "noseRight", "press", "stretch", "shrugLower", "shrugUpper", "rollLower",
+    "dimple", "liftLeft", "liftRight", "oneSided",
+)  # fmt: skip
 
 _I = {n: i for i, n in enumerate(ARKIT_NAMES)}
 # Shapes a photo cannot tell apart from the face's identity or that the mesh barely moves.
@@ -59,6 +74,9 @@ class TrackerCalibration:
     yaws: np.ndarray  # [k] radians, increasing (as yaw_of measures them)
     neutrals: np.ndarray  # [k × 468 × 3]
     gain: float
+    feature_mean: np.ndarray | None = None  # [f], read-out features of neutral identities
+    feature_spread: np.ndarray | None = None  # [f], their spread over identities
+    prototypes: np.ndarray | None = None  # [7 × f], feature change per unit of each emotion
 
     def neutral_at(self, yaw: float) -> np.ndarray:
         """The tracked neutral, interpolated linearly between the calibrated head turns."""
@@ -182,3 +200,52 @@ def emotion_from_pose(weights: np.ndarray) -> np.ndarray:
     gram = basis @ basis.T
     q = gram + STATE_RIDGE * float(np.mean(np.diag(gram))) * np.eye(len(basis))
     return box_least_squares(q, basis @ w[EMOTION_CHANNELS], upper=MAX_INTENSITY)
+
+
+def readout_features(weights: np.ndarray) -> np.ndarray:
+    """Signed region features of an ARKit pose [52] (or [n × 52]) in FEATURE_NAMES order."""
+    w = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+
+    def g(name: str) -> np.ndarray:
+        return w[:, _I[name]]
+
+    def brow(side: str) -> np.ndarray:
+        return g(f"browOuterUp{side}") + 0.5 * g("browInnerUp") - g(f"browDown{side}")
+
+    def eye(side: str) -> np.ndarray:
+        return g(f"eyeWide{side}") - g(f"eyeSquint{side}") - g(f"eyeBlink{side}")
+
+    def both(name: str) -> np.ndarray:
+        return g(f"{name}Left") + g(f"{name}Right")
+
+    def lift(side: str) -> np.ndarray:
+        return MOUTH_WEIGHT * (g(f"mouthSmile{side}") - g(f"mouthFrown{side}"))
+
+    one_sided = (
+        g("mouthSmileLeft") - g("mouthSmileRight") + g("mouthDimpleLeft")
+        - g("mouthDimpleRight") + g("mouthLeft") - g("mouthRight")
+    )  # fmt: skip
+    columns = [
+        brow("Left"), brow("Right"), g("browInnerUp"), eye("Left"), eye("Right"),
+        g("cheekSquintLeft"), g("cheekSquintRight"), g("noseSneerLeft"), g("noseSneerRight"),
+        both("mouthPress"), both("mouthStretch"), g("mouthShrugLower"), g("mouthShrugUpper"),
+        g("mouthRollLower"), both("mouthDimple"), lift("Left"), lift("Right"),
+        ONESIDED_WEIGHT * one_sided,
+    ]  # fmt: skip
+    out = np.stack(columns, axis=1)
+    return out[0] if np.ndim(weights) == 1 else out
+
+
+def emotion_from_features(weights: np.ndarray, calibration: TrackerCalibration) -> np.ndarray:
+    """The emotion state [7]: the non-negative mixture of the calibrated prototypes that best
+    explains the pose's features, each weighted by how little it varies between identities."""
+    if calibration.prototypes is None:
+        raise ValueError("the calibration has no read-out prototypes")
+    spread = np.hypot(calibration.feature_spread, SPREAD_FLOOR)
+    scale = 1.0 / spread
+    scale /= np.sqrt(np.mean(scale**2))
+    x = (readout_features(weights) - calibration.feature_mean) * scale
+    basis = calibration.prototypes * scale  # [7 × f]
+    gram = basis @ basis.T
+    q = gram + STATE_RIDGE * float(np.mean(np.diag(gram))) * np.eye(len(basis))
+    return box_least_squares(q, basis @ x, upper=MAX_INTENSITY, iterations=800)

@@ -66,7 +66,9 @@ def read_manifest(folder: str | Path) -> dict[str, str]:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ModelFileError(f"no {MANIFEST_NAME} beside the model files in {path.parent}") from None
+        raise ModelFileError(
+            f"no {MANIFEST_NAME} beside the model files in {path.parent}"
+        ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ModelFileError(f"cannot read {path}: {exc}") from None
     if not isinstance(manifest, dict):

@@ -6,9 +6,11 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-# Debian packages: espeak-ng and sox make test audio; the Asterisk prompts (one real speaker,
-# with transcripts) are the real-speech evaluation set; node runs the Khronos glTF validator.
-apt_packages=(python3-venv espeak-ng sox asterisk-core-sounds-en-g722 asterisk-core-sounds-en)
+# Debian packages: espeak-ng, festival and flite voices synthesise test audio and the training
+# corpus; sox edits audio; the Asterisk prompts (one real speaker, with transcripts) are the
+# real-speech evaluation set; node runs the Khronos glTF validator.
+apt_packages=(python3-venv espeak-ng sox asterisk-core-sounds-en-g722 asterisk-core-sounds-en
+  festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k flite)
 command -v node >/dev/null 2>&1 || apt_packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || apt_packages+=(npm)
 missing=()

@@ -20,6 +20,7 @@ from emosync.rigs.phonemes import BILABIAL, PHONES, SILENCE
 
 SR = 16000
 BOB = "Bob made a map of the moon"
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "hello.wav"
 
 pytestmark = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="needs espeak-ng")
 
@@ -131,13 +132,17 @@ def test_mismatched_transcript_falls_back_to_recognition(clips: dict[str, np.nda
 def test_no_transcript_means_recognition(
     clips: dict[str, np.ndarray], transcript: str | None
 ) -> None:
-    al = align(clips["please"], transcript)
+    # The bundled example (festival's HTS voice) rather than espeak-ng, which pocketsphinx
+    # recognises poorly: "Hello! My name is Emma. Maybe we can meet by the beach, and bring the map"
+    x = load_audio(EXAMPLE).samples[: 5 * 16000]
+    al = align(x, transcript)
     assert al.method == "recognition"
     assert al.warnings == []
     assert_contiguous(al)
-    spoken = [p for p in al.phones if p.label != SILENCE]
-    assert len(spoken) >= 10
-    assert any(p.label in BILABIAL for p in spoken)  # "please press the button"
+    words = {w.label for w in al.words}
+    assert {"hello", "my", "name", "beach", "map"} <= words
+    bilabials = [p for p in al.phones if p.label in BILABIAL]
+    assert len(bilabials) >= 8
 
 
 def test_phone_loop_recognizer_returns_phones(clips: dict[str, np.ndarray]) -> None:
@@ -292,8 +297,10 @@ def test_long_clip_without_transcript_is_recognised_in_parallel_pieces(
     clips: dict[str, np.ndarray],
 ) -> None:
     """A clip past PARALLEL_ABOVE_SECONDS is cut at pauses and decoded by worker processes;
-    the pieces' phones land in global time and each "please press ... button" keeps a
-    bilabial."""
+    the pieces' phones land in global time and every spoken clip gets its phones. (Which words
+    pocketsphinx hears in espeak-ng speech depends on the decoder's running cepstral mean, so
+    the phones themselves are not checked here; bench/bench_alignment.py scores them on real
+    speech.)"""
     from emosync.inference import alignment
 
     clip = clips["please"]
@@ -306,4 +313,22 @@ def test_long_clip_without_transcript_is_recognised_in_parallel_pieces(
     for start, _ in parts:
         t0 = start / SR
         inside = [p for p in al.phones if t0 <= p.start < t0 + clip.size / SR]
-        assert any(p.label in BILABIAL for p in inside)
+        assert sum(p.label != SILENCE for p in inside) >= 5
+
+
+def test_recognition_does_not_depend_on_earlier_clips(tmp_path):
+    """The same clip is heard the same way whatever was decoded before it (a fresh front end
+    per utterance), so Blender, batch runs and the CLI agree."""
+    clips = {}
+    for name, args in {
+        "a": ["hello world, nice to meet you"],
+        "b": ["-p", "80", "-s", "220", "Nobody expected the weather to be warm"],
+    }.items():
+        path = tmp_path / f"{name}.wav"
+        subprocess.run(["espeak-ng", "-w", str(path), *args], check=True)
+        clips[name] = load_audio(path).samples
+    first = align(clips["a"])
+    align(clips["b"])
+    again = align(clips["a"])
+    assert [p.label for p in again.phones] == [p.label for p in first.phones]
+    assert [w.label for w in again.words] == [w.label for w in first.words]

@@ -22,7 +22,11 @@ from emosync.inference.features import log_mel  # noqa: E402
 from emosync.inference.onnx_model import load_model, sha256_file  # noqa: E402
 from emosync.rigs.emotions import EMOTIONS  # noqa: E402
 from emosync.training.convertor import train  # noqa: E402
-from emosync.training.convertor.dataset import WindowSampler, load_corpus  # noqa: E402
+from emosync.training.convertor.dataset import (  # noqa: E402
+    WindowSampler,
+    load_augment,
+    load_corpus,
+)
 from emosync.training.convertor.export import export_models  # noqa: E402
 from emosync.training.convertor.model import (  # noqa: E402
     OUTPUT_NAMES,
@@ -35,6 +39,15 @@ from emosync.training.corpus.build import ClipSpec, build_clip, plan  # noqa: E4
 from emosync.training.corpus.voices import ENGLISH_VOICES, Prosody  # noqa: E402
 
 ESPEAK = [v for v in ENGLISH_VOICES if v.key in ("espeak-ng:en-us", "espeak-ng:en-gb-x-rp")]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small models on a shared 2-core machine run fastest on one torch thread."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def _specs() -> list[ClipSpec]:
@@ -82,6 +95,7 @@ def test_dataset_reads_the_corpus_and_pairs_texts(corpus):
 def test_tiny_training_run_end_to_end(corpus, tmp_path):
     out, log = tmp_path / "assets", tmp_path / "training_log.md"
     args = ["--corpus", str(corpus), "--config", "tiny", "--out", str(out), "--log", str(log)]
+    args += ["--checkpoint", str(tmp_path / "tiny.pt")]
     summary = train.main(args)
     assert np.isfinite(summary["train_curve"]) and summary["steps"] == train.CONFIGS["tiny"].steps
     manifest = json.loads((out / "MANIFEST.json").read_text())
@@ -106,6 +120,7 @@ def test_tiny_training_run_end_to_end(corpus, tmp_path):
     assert curves.shape == (1, mel.shape[1] // 2, 55) and phones.shape[-1] == 40
     assert load_model(out / "lipreader.onnx", "lipreader").metadata["kind"] == "lipreader"
     assert "tiny" in log.read_text()
+    assert set(torch.load(tmp_path / "tiny.pt")) >= {"config", "convertor", "lipreader"}
 
 
 def test_export_parity_with_onnxruntime(tmp_path):
@@ -132,3 +147,20 @@ def test_export_parity_with_onnxruntime(tmp_path):
     assert lip.meta_json("phones") == list(PHONE_LABELS)
     with pytest.raises(InputError):
         export_models(model, reader, tmp_path, {"clips": 0}, "test", force=False)
+
+
+def test_augmented_windows_line_up_with_the_cached_features(corpus):
+    augment = load_augment()
+    if augment is None:
+        pytest.skip("training/corpus/augment.py is not there yet")
+    clip = load_corpus(corpus)[0]
+    identity = WindowSampler([clip], 50, np.random.default_rng(0), augment, augment_strength=0.0)
+    identity.augment_share = 1.0
+    start = 10
+    mel = identity._augmented_mel(clip, start, 50)
+    cached = clip.mel[2 * start : 2 * start + 100]
+    assert mel.shape == cached.shape == (100, 80)
+    # away from the window edges (zero padding there) the frames are the same frames
+    np.testing.assert_allclose(mel[3:-3], cached[3:-3], atol=1e-3)
+    noisy = WindowSampler([clip], 50, np.random.default_rng(1), augment, augment_strength=1.0)
+    assert noisy._augmented_mel(clip, start, 50).shape == (100, 80)

@@ -80,7 +80,6 @@ def test_errors_are_one_line_input_errors(faces, tmp_path):
         image_emotion(tmp_path / "tiny.png")
 
 
-@pytest.mark.xfail(reason="measured: the astronaut's lower brows read as angry (docs/emotion.md)")
 def test_astronaut_reads_happy(tmp_path):
     from skimage import data
 

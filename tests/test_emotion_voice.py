@@ -7,7 +7,15 @@ import pytest
 
 from emosync.errors import InputError
 from emosync.inference.audio import load_audio
-from emosync.inference.emotion_voice import pitch_track, prosody, voice_emotion
+from emosync.inference.emotion_voice import (
+    HOP,
+    _voiced_frames,
+    pitch_track,
+    prosody,
+    syllable_nuclei,
+    voice_emotion,
+)
+from emosync.inference.features import frame_energy
 
 SENTENCE = "The train to the city departs from platform four at noon"
 
@@ -35,6 +43,16 @@ def test_pitch_tracker_finds_a_tone():
     f0 = pitch_track(0.3 * np.sin(2 * np.pi * 180.0 * t))
     assert np.median(f0[f0 > 0]) == pytest.approx(180.0, rel=0.02)
     assert not pitch_track(np.zeros(16000)).any()
+
+
+@pytest.mark.parametrize("rate", [120, 175, 240])
+def test_syllable_count_holds_across_speaking_rates(tmp_path, rate):
+    # 14 syllables in SENTENCE; the count must not follow the rate (slow speech over-counted
+    # before the prominence and separation rules)
+    x = load_audio(_speak(tmp_path / "s.wav", rate, 50, 100)).samples
+    db = frame_energy(x, 16000, HOP)
+    count = len(syllable_nuclei(db, _voiced_frames(pitch_track(x), db.size)))
+    assert 11 <= count <= 17
 
 
 def test_fast_high_speech_is_more_aroused_than_slow_low(clips):

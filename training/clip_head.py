@@ -28,9 +28,9 @@ from torch import nn
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "emotion_text"))
 
-import data  # noqa: E402
 import export  # noqa: E402
 
+import data  # noqa: E402
 from emosync.rigs.emotions import EMOTIONS  # noqa: E402
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
@@ -133,6 +133,8 @@ class _Image(nn.Module):
 
 
 def export_tower(module: nn.Module, example: torch.Tensor, name: str, path: Path) -> None:
+    # nn.MultiheadAttention's fused inference kernel has no ONNX symbolic: trace the plain path
+    torch.backends.mha.set_fastpath_enabled(False)
     with torch.no_grad():
         torch.onnx.export(
             module, (example,), str(path), input_names=[name],

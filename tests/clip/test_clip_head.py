@@ -70,7 +70,7 @@ def test_exports_verified_models(trained):
 
 
 def test_text_graph_matches_torch_tower(trained):
-    out, _refs, model = trained
+    out, _refs, _model = trained
     text = load_model(out / clip_head.TEXT_FILE, "emotion_clip_text")
     tokens = open_clip.get_tokenizer("EmoTinyCLIP")(["furious", "a red bicycle"]).numpy()
     emotion, confidence = text.run({"tokens": tokens.astype(np.int64)})

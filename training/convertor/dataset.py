@@ -212,6 +212,8 @@ class WindowSampler:
             self.augment(audio, SAMPLE_RATE, self.rng, self.augment_strength), dtype=np.float32
         )
         mel = log_mel(out)
+        if len(out) == len(audio):  # 2·length + 1 frames: the last is centred past the window
+            return mel[: 2 * length].astype(np.float32)
         if len(mel) != 2 * length:  # a speed change: map the features back onto the labels
             pick = np.clip(np.round(np.linspace(0, len(mel) - 1, 2 * length)), 0, len(mel) - 1)
             mel = mel[pick.astype(int)]

@@ -22,9 +22,8 @@ from torch import nn
 
 from emosync.rigs.channels import ARKIT_NAMES
 from emosync.rigs.emotions import EMOTIONS
-from emosync.rigs.phonemes import PHONES, SILENCE
+from emosync.rigs.phonemes import PHONE_LABELS
 
-PHONE_LABELS: tuple[str, ...] = (SILENCE, *sorted(PHONES))
 N_PHONES = len(PHONE_LABELS)
 HEAD_NAMES = ("headYaw", "headPitch", "headRoll")
 OUTPUT_NAMES: tuple[str, ...] = (*ARKIT_NAMES, *HEAD_NAMES)
@@ -39,9 +38,10 @@ HEAD_LIMIT = 0.6  # radians; head rotations are tanh-bounded to this
 class ConvertorConfig:
     channels: int = 192
     encoder_dilations: tuple[int, ...] = (1, 2, 4, 8, 1, 2)
-    encoder_lookahead: tuple[int, ...] = (1, 1, 0, 0, 1, 0)  # per block, in 50 fps frames
-    decoder_blocks: int = 2
-    decoder_lookahead: tuple[int, ...] = (1, 1)
+    # per block: 1 = centred kernel (reaches `dilation` 50 fps frames ahead), 0 = causal.
+    # Encoder 1 + 2 + 1 and decoder 1 + 1 = 6 frames = 12 mel frames = 120 ms.
+    encoder_lookahead: tuple[int, ...] = (1, 1, 0, 0, 1, 0)
+    decoder_lookahead: tuple[int, ...] = (1, 1)  # one decoder block each
     film_hidden: int = 64
     dropout: float = 0.1
 
@@ -82,7 +82,7 @@ class ResBlock(nn.Module):
     def __init__(self, channels: int, dilation: int, lookahead: int, dropout: float):
         super().__init__()
         self.norm = FrameNorm(channels)
-        self.conv = TemporalConv(channels, channels, 3, dilation, 1 if lookahead else 0)
+        self.conv = TemporalConv(channels, channels, 3, dilation, lookahead)
         self.mix = nn.Conv1d(channels, channels, 1)
         self.drop = nn.Dropout(dropout)
 

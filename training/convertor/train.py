@@ -78,7 +78,12 @@ class TrainConfig:
 
 CONFIGS = {
     "tiny": TrainConfig(
-        ConvertorConfig(channels=48, film_hidden=16), reader_steps=8, steps=8, batch=4, frames=60
+        ConvertorConfig(channels=48, film_hidden=16),
+        reader_steps=8,
+        steps=8,
+        batch=4,
+        frames=60,
+        threads=1,
     ),
     "small": TrainConfig(
         ConvertorConfig(channels=160),
@@ -242,7 +247,7 @@ def train_convertor(
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         for k, v in parts.items():
-            running[k] = 0.98 * running.get(k, float(v)) + 0.02 * float(v)
+            running[k] = 0.98 * running.get(k, float(v.detach())) + 0.02 * float(v.detach())
         elapsed = (time.monotonic() - start) / 60.0
         if step % 100 == 0 or step == cfg.steps - 1:
             shown = " ".join(f"{k} {v:.4f}" for k, v in running.items())
@@ -297,6 +302,19 @@ def append_log(path: Path, command: str, corpus: dict, summary: dict, params: in
         f.write(text)
 
 
+def save_checkpoint(
+    path: Path, model: Convertor, reader: LipReader, classifier: CurveEmotionClassifier
+) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {
+        "config": model.cfg.to_dict(),
+        "convertor": model.state_dict(),
+        "lipreader": reader.state_dict(),
+        "classifier": classifier.state_dict(),
+    }
+    torch.save(state, path)
+
+
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, nargs="+", required=True, help="corpus folder(s)")
@@ -305,11 +323,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--log", type=Path, default=REPO / "docs" / "training_log.md")
     parser.add_argument("--minutes", type=float, help="wall-clock cap for the convertor phase")
     parser.add_argument("--steps", type=int, help="override the convertor step count")
+    parser.add_argument(
+        "--threads", type=int, help="torch threads (1 is much faster on a shared, busy CPU)"
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--rescan", action="store_true", help="pick up clips of a corpus still being built"
     )
     parser.add_argument("--force", action="store_true", help="overwrite existing model files")
+    parser.add_argument("--checkpoint", type=Path, help="also save the torch weights here (.pt)")
     args = parser.parse_args(argv)
 
     cfg = CONFIGS[args.config]
@@ -318,6 +340,8 @@ def main(argv: list[str] | None = None) -> dict:
         overrides["minutes"] = args.minutes
     if args.steps is not None:
         overrides["steps"] = args.steps
+    if args.threads is not None:
+        overrides["threads"] = args.threads
     if overrides:
         cfg = TrainConfig(**{**cfg.__dict__, **overrides})
     device = torch.device(cfg.device if torch.cuda.is_available() else "cpu")
@@ -348,6 +372,8 @@ def main(argv: list[str] | None = None) -> dict:
         model.cpu(), reader.cpu(), args.out, provenance, command, force=args.force
     )
     summary["files"] = {p.name: p.stat().st_size for p in files}
+    if args.checkpoint:
+        save_checkpoint(args.checkpoint, model, reader, classifier)
     append_log(args.log, command, corpus, summary, count_params(model))
     log(json.dumps(summary, indent=1))
     return summary

@@ -20,12 +20,11 @@ from emosync.inference.life import LifeSettings, life_frames
 from emosync.inference.phones import Alignment
 from emosync.rigs.channels import ARKIT_NAMES, N_BLENDSHAPES
 from emosync.rigs.emotions import EMOTIONS, N_EMOTIONS
-from emosync.rigs.phonemes import PHONES, SILENCE, normalise_phone
+from emosync.rigs.phonemes import PHONE_LABELS, normalise_phone
 
 FPS = 50
 SAMPLE_RATE = 16000
 HOP = 160
-PHONE_LABELS: tuple[str, ...] = (SILENCE, *sorted(PHONES))  # "SIL" first: 40 labels
 PHONE_INDEX = {p: i for i, p in enumerate(PHONE_LABELS)}
 CURVE_NAMES: tuple[str, ...] = (*ARKIT_NAMES, "headYaw", "headPitch", "headRoll")
 

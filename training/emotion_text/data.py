@@ -156,7 +156,8 @@ _VERBS = ["leaves at", "is stored in", "was moved to", "needs", "weighs", "is ne
           "connects to", "was painted", "costs", "arrives on", "is made of", "uses"]  # fmt: skip
 _OBJECTS = ["nine o'clock", "the top shelf", "three kilograms", "a USB cable", "ten dollars",
             "platform four", "oak and steel", "the second floor", "Tuesday", "the config file",
-            "green paint", "two spoons of flour", "a spare battery", "the north window"]  # fmt: skip
+            "green paint", "two spoons of flour", "a spare battery",
+            "the north window"]  # fmt: skip
 _UNRELATED_FIXED = [
     "render at thirty frames per second", "export to glb", "table", "banana", "a pencil",
     "def foo(x): return x + 1", "SELECT * FROM users", "https://example.com/index.html",

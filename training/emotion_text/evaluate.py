@@ -11,9 +11,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import heldout  # noqa: E402
+import heldout
 
-from emosync.rigs.emotions import EMOTIONS  # noqa: E402
+from emosync.rigs.emotions import EMOTIONS
 
 Predict = Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]]
 AXIS = {name: i for i, name in enumerate(EMOTIONS)}
@@ -23,7 +23,9 @@ RELEVANT_THRESHOLD = 0.5
 def score(predict: Predict) -> dict[str, float | list[str]]:
     words = [p for p, _c in heldout.WORDS]
     states, conf = predict(words)
-    hits = [EMOTIONS[int(np.argmax(s))] == c for s, (_p, c) in zip(states, heldout.WORDS, strict=True)]
+    hits = [
+        EMOTIONS[int(np.argmax(s))] == c for s, (_p, c) in zip(states, heldout.WORDS, strict=True)
+    ]
     misses = [
         f"{p} -> {EMOTIONS[int(np.argmax(s))]} (want {c})"
         for s, (p, c), ok in zip(states, heldout.WORDS, hits, strict=True)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -79,7 +78,7 @@ def export_graph(graph: TextEmotionGraph, path: Path) -> None:
     graph.eval()
     ids = torch.tensor([[101, 7592, 102, 0]], dtype=torch.long)
     mask = torch.tensor([[1, 1, 1, 0]], dtype=torch.long)
-    dynamic = {"batch": 0, "tokens": 1}
+    dynamic = {0: "batch", 1: "tokens"}
     with torch.no_grad():
         torch.onnx.export(
             graph,
@@ -170,7 +169,3 @@ def base_metadata(max_length: int, provenance: str, train_date: str) -> dict[str
         "training_data": provenance,
         "train_date": train_date,
     }
-
-
-def copy_tokenizer(model_dir: Path, dst: Path) -> None:
-    shutil.copyfile(model_dir / TOKENIZER_NAME, dst)

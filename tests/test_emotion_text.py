@@ -1,0 +1,196 @@
+"""The learned text emotion encoder: behaviour of the shipped ONNX through a real onnxruntime
+session, how it combines with rigs.emotions, the held-out list, a training smoke run and the
+CLIP path (in .venv-clip)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from emosync.errors import InputError
+from emosync.inference import emotion_text
+from emosync.inference.emotion_text import TextEncoder, encode_text, text_emotion
+from emosync.inference.onnx_model import ASSETS, ModelFileError
+from emosync.rigs.emotions import EMOTIONS, parse_emotion
+
+ROOT = Path(__file__).resolve().parents[1]
+TRAINING = ROOT / "training" / "emotion_text"
+AX = {name: i for i, name in enumerate(EMOTIONS)}
+
+
+def _axis(prompt: str, name: str) -> float:
+    return float(encode_text(prompt).state[AX[name]])
+
+
+def _dominant(prompt: str) -> str:
+    return EMOTIONS[int(np.argmax(encode_text(prompt).state))]
+
+
+@pytest.mark.parametrize(
+    ("prompt", "expected"),
+    [("furious", "angry"), ("gobsmacked", "surprised"), ("crestfallen", "sad"),
+     ("quietly seething", "angry"), ("she looks jubilant", "happy"), ("spooked", "fear")],
+)  # fmt: skip
+def test_reads_unseen_words(prompt, expected):
+    reading = encode_text(prompt)
+    assert EMOTIONS[int(np.argmax(reading.state))] == expected
+    assert reading.confidence >= 0.5 and not reading.warnings
+
+
+def test_intensity_order():
+    values = [_axis(p, "angry") for p in ("slightly angry", "angry", "enraged")]
+    assert values[0] < values[1] < values[2], values
+    assert _axis("barely sad", "sad") < _axis("very sad", "sad")
+
+
+def test_negation():
+    assert _axis("not happy at all", "happy") < 0.3
+    assert _dominant("not happy at all") != "happy"
+    assert _axis("happy", "happy") > 0.6
+
+
+def test_mixtures():
+    state = encode_text("bittersweet").state
+    assert state[AX["happy"]] > 0.2 and state[AX["sad"]] > 0.2
+    top2 = {EMOTIONS[i] for i in np.argsort(encode_text("angry and disgusted").state)[-2:]}
+    assert top2 == {"angry", "disgusted"}
+
+
+def test_barely_hiding_is_weaker_than_open():
+    assert _axis("barely hiding her rage", "angry") < _axis("in a towering rage", "angry")
+
+
+@pytest.mark.parametrize("prompt", ["the invoice is attached as a pdf", "import numpy as np"])
+def test_unrelated_text_is_neutral_with_a_warning(prompt):
+    reading = encode_text(prompt)
+    assert not reading.state.any()
+    assert reading.confidence < 0.5
+    assert len(reading.warnings) == 1 and "does not describe an emotion" in reading.warnings[0]
+
+
+def test_empty_prompt_is_neutral_with_a_warning():
+    for prompt in ("", "   "):
+        reading = text_emotion(prompt)
+        assert not reading.state.any() and reading.warnings
+
+
+def test_exact_presets_and_numeric_mixtures_stay_exact():
+    for prompt in ("happy", "0.6 happy + 0.3 surprised", "70% angry", "slightly sad"):
+        reading = text_emotion(prompt)
+        np.testing.assert_array_equal(reading.state, parse_emotion(prompt))
+        assert reading.source == "exact" and reading.confidence == 1.0
+
+
+def test_mixed_exact_and_learned_terms():
+    reading = text_emotion("0.5 happy + 0.8 quietly furious")
+    assert reading.source == "mixed"
+    alone = encode_text("quietly furious").state
+    assert reading.state[AX["happy"]] == pytest.approx(0.5 + 0.8 * alone[AX["happy"]], rel=1e-5)
+    assert reading.state[AX["angry"]] == pytest.approx(0.8 * alone[AX["angry"]], rel=1e-5)
+
+
+def test_intensity_scales_and_is_validated():
+    base = text_emotion("not happy at all, just gloomy").state
+    np.testing.assert_allclose(text_emotion("not happy at all, just gloomy", 0.5).state, base * 0.5)
+    with pytest.raises(InputError):
+        text_emotion("happy", intensity=7)
+
+
+def test_to_dict_is_json():
+    data = json.loads(json.dumps(text_emotion("gobsmacked").to_dict()))
+    assert set(data["emotion"]) == set(EMOTIONS) and data["source"] == "model"
+
+
+def test_metadata_contract():
+    model = emotion_text.default_encoder().model
+    meta = model.metadata
+    assert meta["kind"] == "emotion_text" and json.loads(meta["emotions"]) == list(EMOTIONS)
+    for key in ("version", "tokenizer", "max_length", "training_data", "train_date"):
+        assert meta[key]
+    assert (ASSETS / "emotion_text.onnx").stat().st_size <= 25 * 1024 * 1024
+
+
+def test_tampered_model_is_rejected(tmp_path):
+    for name in ("emotion_text.onnx", "tokenizer.json", "MANIFEST.json"):
+        shutil.copy(ASSETS / name, tmp_path / name)
+    assert TextEncoder(tmp_path / "emotion_text.onnx").run(["happy"])[0].shape == (1, 7)
+    data = bytearray((tmp_path / "emotion_text.onnx").read_bytes())
+    data[len(data) // 2] ^= 0x01
+    (tmp_path / "emotion_text.onnx").write_bytes(bytes(data))
+    with pytest.raises(ModelFileError, match="corrupt or modified"):
+        TextEncoder(tmp_path / "emotion_text.onnx")
+
+
+def test_tampered_tokenizer_is_rejected(tmp_path):
+    for name in ("emotion_text.onnx", "tokenizer.json", "MANIFEST.json"):
+        shutil.copy(ASSETS / name, tmp_path / name)
+    with open(tmp_path / "tokenizer.json", "a") as f:
+        f.write(" ")
+    with pytest.raises(ModelFileError, match=r"tokenizer\.json is corrupt"):
+        TextEncoder(tmp_path / "emotion_text.onnx")
+
+
+def test_runtime_needs_no_torch():
+    code = (
+        "import sys; from emosync.inference.emotion_text import text_emotion;"
+        "r = text_emotion('quietly furious'); assert r.state.argmax() == 0, r;"
+        "bad = [m for m in ('torch', 'transformers', 'sentence_transformers', 'scipy',"
+        " 'librosa') if m in sys.modules]; assert not bad, bad"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_heldout_words_are_not_training_words():
+    sys.path.insert(0, str(TRAINING))
+    try:
+        import heldout
+
+        import data
+    finally:
+        sys.path.remove(str(TRAINING))
+    vocab = data.vocabulary()
+    assert heldout.overlap(vocab) == []
+    texts = {e.text for e in data.build_examples(seed=0, scale=0.2)}
+    assert not texts & {p for p, _c in heldout.WORDS}
+
+
+@pytest.mark.slow
+def test_training_smoke_run(tmp_path):
+    """A few epochs on a sliver of the prompts, exported (float32) and read back."""
+    out = tmp_path / "assets"
+    report = tmp_path / "report.json"
+    proc = subprocess.run(
+        [sys.executable, str(TRAINING / "train.py"), "--out", str(out), "--scale", "0.02",
+         "--epochs", "2", "--no-int8", "--cache", str(tmp_path / "cache"),
+         "--report", str(report)],
+        capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    manifest = json.loads((out / "MANIFEST.json").read_text())
+    assert set(manifest) == {"emotion_text.onnx", "tokenizer.json"}
+    states, conf = TextEncoder(out / "emotion_text.onnx").run(["happy", "a wooden chair"])
+    assert states.shape == (2, 7) and conf.shape == (2,)
+    scores = json.loads(report.read_text())["onnx"]
+    assert 0.0 <= scores["category_accuracy"] <= 1.0
+
+
+CLIP_PYTHON = ROOT / ".venv-clip" / "bin" / "python"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not CLIP_PYTHON.exists(), reason="no .venv-clip (see docs/emotion.md)")
+def test_clip_head_suite():
+    proc = subprocess.run(
+        [str(CLIP_PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/clip"],
+        cwd=ROOT, capture_output=True, text=True, timeout=1200,
+    )  # fmt: skip
+    tail = "\n".join(proc.stdout.splitlines()[-30:])
+    assert proc.returncode == 0, tail
+    assert " passed" in tail
