@@ -128,7 +128,8 @@ def write_timeline(tmp_path: Path, segments) -> Path:
 @pytest.mark.parametrize(
     "extra",
     [
-        ["--emotion", "flibbertigibbet"],
+        ["--emotion", "the train leaves at noon"],
+        ["--emotion", "0.5 blorp + 0.3 happy"],
         ["--intensity", "-1"],
         ["--intensity", "abc"],
         ["--intensity", "7"],
@@ -189,7 +190,12 @@ def test_emotion_command_prints_json(capsys):
     state = json.loads(out)["emotion"]
     assert state["happy"] == pytest.approx(0.6) and state["surprised"] == pytest.approx(0.3)
     assert state["angry"] == 0
-    code, _, err = run_cli(capsys, "emotion", "zzzz")
+    # words that are not a feeling read as neutral, with a warning rather than a guess
+    code, out, _ = run_cli(capsys, "emotion", "the train leaves at noon")
+    assert code == 0
+    reading = json.loads(out)
+    assert not any(reading["emotion"].values()) and reading["warnings"]
+    code, _, err = run_cli(capsys, "emotion")
     assert_one_line_error(code, err)
 
 
@@ -219,6 +225,7 @@ def test_preview_renders_frames_of_an_animation(clip, tmp_path, capsys):
     png = tmp_path / "strip.png"
     code, out, err = run_cli(capsys, "preview", curves, "-o", png, "--frames", "3", "--size", "64")
     assert code == 0, err
+    assert str(png) in out
     data = png.read_bytes()
     assert data.startswith(b"\x89PNG")
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

@@ -182,9 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         for row, (_p, name) in enumerate(refs):
             if name in EMOTIONS:
                 img_states[row, EMOTIONS.index(name)] = 1.0
-        emb = np.concatenate([emb, img_emb])
-        states = np.concatenate([states, img_states])
-        relevant = np.concatenate([relevant, np.ones(len(refs), dtype=np.float32)])
+        # a few images among thousands of prompts: repeat them to about a quarter of the data
+        repeat = max(1, len(texts) // (3 * len(refs)))
+        emb = np.concatenate([emb, np.repeat(img_emb, repeat, axis=0)])
+        states = np.concatenate([states, np.repeat(img_states, repeat, axis=0)])
+        relevant = np.concatenate([relevant, np.ones(len(refs) * repeat, dtype=np.float32)])
     head = train_head(emb, states, relevant, args.steps, args.seed)
     print(f"trained on {len(texts)} prompts and {len(refs)} images", flush=True)
 

@@ -91,7 +91,6 @@ def train_head(
     steps = max(1, epochs * ((n + batch - 1) // batch))
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=2e-3, total_steps=steps)
     head.train()
-    step = 0
     for _epoch in range(epochs):
         order = torch.randperm(n)
         for i in range(0, n, batch):
@@ -109,7 +108,6 @@ def train_head(
             loss.backward()
             opt.step()
             sched.step()
-            step += 1
     return head.eval()
 
 
