@@ -144,11 +144,9 @@ def train_readers(
         opt.zero_grad()
         (ce + emo).backward()
         opt.step()
-        stats = {"reader_ce": float(ce.detach()), "classifier_l1": float(emo.detach())}
+        stats = {"reader_ce": float(ce.detach()), "classifier_mse": float(emo.detach())}
         if step % 100 == 0 or step == cfg.reader_steps - 1:
-            log(
-                f"readers step {step}: ce {stats['reader_ce']:.3f} emo {stats['classifier_l1']:.3f}"
-            )
+            log(f"readers step {step}: " + " ".join(f"{k} {v:.4f}" for k, v in stats.items()))
     for module in (reader, classifier):
         module.eval()
         for p in module.parameters():
