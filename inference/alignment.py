@@ -325,6 +325,17 @@ def _get_pool() -> Executor:
         return _pool
 
 
+def _in_clip_time(result: _Pass, piece: Piece) -> _Pass:
+    """A piece's phones (contiguous over the piece) and words, shifted to the clip's time."""
+    offset = piece.start_seconds
+    return _Pass(
+        [Segment(s.label, s.start + offset, s.end + offset)
+         for s in _contiguous(result.phones, piece.duration)],
+        [Segment(w.label, w.start + offset, w.end + offset)
+         for w in _clip_words(result.words, piece.duration)],
+    )  # fmt: skip
+
+
 def _recognise_clip(x: np.ndarray, recognizer: str) -> _Pass:
     """Recognise a whole clip; a long one piece by piece (cut at pauses) on all workers."""
     if x.size <= PARALLEL_ABOVE_SECONDS * SAMPLE_RATE or _workers() < 2:
@@ -344,15 +355,9 @@ def _recognise_clip(x: np.ndarray, recognizer: str) -> _Pass:
     phones: list[Segment] = []
     words: list[Segment] = []
     for piece, result in zip(pieces, results, strict=True):
-        offset = piece.start_seconds
-        phones.extend(
-            Segment(s.label, s.start + offset, s.end + offset)
-            for s in _contiguous(result.phones, piece.duration)
-        )
-        words.extend(
-            Segment(w.label, w.start + offset, w.end + offset)
-            for w in _clip_words(result.words, piece.duration)
-        )
+        placed = _in_clip_time(result, piece)
+        phones.extend(placed.phones)
+        words.extend(placed.words)
     return _Pass(phones, words)
 
 
@@ -545,18 +550,12 @@ def align_stream(
                 result, forced = _align_piece(engine, x, state, last)
             else:
                 result, forced = _recognise(engine, x, RECOGNIZER), False
-        offset = piece.start_seconds
-        phones.extend(
-            Segment(s.label, s.start + offset, s.end + offset)
-            for s in _contiguous(result.phones, piece.duration)
-        )
-        word_segs.extend(
-            Segment(w.label, w.start + offset, w.end + offset)
-            for w in _clip_words(result.words, piece.duration)
-        )
+        placed = _in_clip_time(result, piece)
+        phones.extend(placed.phones)
+        word_segs.extend(placed.words)
         pieces_seen += 1
         forced_pieces += forced
-        end = offset + piece.duration
+        end = piece.start_seconds + piece.duration
         if progress:
             progress(end)
     if words and state.position < len(words):
