@@ -171,13 +171,12 @@ def test_heldout_words_are_not_training_words():
     sys.path.insert(0, str(TRAINING))
     try:
         import heldout
-
-        import data
+        import prompts
     finally:
         sys.path.remove(str(TRAINING))
-    vocab = data.vocabulary()
+    vocab = prompts.vocabulary()
     assert heldout.overlap(vocab) == []
-    texts = {e.text for e in data.build_examples(seed=0, scale=0.2)}
+    texts = {e.text for e in prompts.build_examples(seed=0, scale=0.2)}
     assert not texts & {p for p, _c in heldout.WORDS}
 
 

@@ -3,7 +3,7 @@
     python training/clip_head.py --model ViT-B-32 --checkpoint ~/models/clip.bin \
         --images refs/ --out ~/emosync-clip/
 
-The text tower embeds the same prompts the MiniLM head is trained on (emotion_text/data.py);
+The text tower embeds the same prompts the MiniLM head is trained on (emotion_text/prompts.py);
 the image tower embeds reference images (a folder with one sub-folder per emotion name, e.g.
 refs/happy/*.png, plus optional refs/neutral/). CLIP puts both in one space, so ONE small head,
 trained on both, maps either to (7 intensities, relevance). Exported: emotion_clip_text.onnx
@@ -29,8 +29,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "emotion_text"))
 
 import export  # noqa: E402
+import prompts  # noqa: E402
 
-import data  # noqa: E402
 from emosync.rigs.emotions import EMOTIONS  # noqa: E402
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
 
         open_clip.add_model_config(args.model_config)
     model, preprocess, tokenizer = load_clip(args.model, args.checkpoint)
-    texts, states, relevant = data.to_arrays(data.build_examples(args.seed, args.scale))
+    texts, states, relevant = prompts.to_arrays(prompts.build_examples(args.seed, args.scale))
     emb = embed_texts(model, tokenizer, texts)
     refs = reference_images(args.images)
     if refs:
@@ -198,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         "emotions": json.dumps(list(EMOTIONS)),
         "clip_model": args.model,
         "clip_checkpoint": args.checkpoint.name if args.checkpoint else "random init",
-        "training_data": f"{len(texts)} EmoSync prompts (training/emotion_text/data.py) + "
+        "training_data": f"{len(texts)} EmoSync prompts (training/emotion_text/prompts.py) + "
         f"{len(refs)} reference images",
         "train_date": dt.date.today().isoformat(),
     }

@@ -1,6 +1,6 @@
-"""Held-out prompts for the text emotion head, written apart from data.py's vocabulary.
+"""Held-out prompts for the text emotion head, written apart from prompts.py's vocabulary.
 
-None of the emotion words or degree words below are in data.vocabulary() (checked by
+None of the emotion words or degree words below are in prompts.vocabulary() (checked by
 `overlap()` and by the tests). They measure whether the head generalises beyond its training
 words: category accuracy, intensity order, negation, mixtures and unrelated text.
 """
