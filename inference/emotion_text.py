@@ -144,3 +144,13 @@ def _load_tokenizer(path: Path, max_length: int):
 def _short(text: str, limit: int = 40) -> str:
     one_line = " ".join(text.split())
     return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
+
+
+def check_feeling(prompt: str, confidence: float) -> None:
+    """Refuse a prompt that does not describe a feeling where one is required (animating with it
+    would silently drop what the user asked for; `emosync emotion` only warns)."""
+    if confidence < RELEVANT:
+        raise InputError(
+            f"'{_short(prompt)}' does not describe a feeling; use a preset such as happy or sad, "
+            "a mixture like '0.6 happy + 0.3 surprised', or words like 'quietly furious'"
+        )

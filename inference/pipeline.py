@@ -16,7 +16,7 @@ from emosync.inference.audio import SAMPLE_RATE, Audio, load_audio, probe_audio,
 from emosync.inference.compose import compose
 from emosync.inference.emotion_condition import read_emotion
 from emosync.inference.emotion_layer import emotion_pose_frames
-from emosync.inference.emotion_text import RELEVANT
+from emosync.inference.emotion_text import check_feeling
 from emosync.inference.facecurves import FaceCurves
 from emosync.inference.features import frame_energy
 from emosync.inference.life import LifeSettings, life_frames
@@ -157,13 +157,8 @@ def emotion_condition(
     base, expression, warnings = np.zeros(N_EMOTIONS), None, []
     if options.emotion or options.emotion_image or options.emotion_audio:
         reading = read_emotion(options.emotion, options.emotion_image, options.emotion_audio)
-        if reading.modality == "text" and reading.details["confidence"] < RELEVANT:
-            # `emosync emotion` reports such a prompt as neutral with a warning; animating with
-            # it would silently drop what the user asked for, so it is refused here.
-            raise InputError(
-                f"'{options.emotion}' does not describe a feeling; use a preset such as happy or "
-                "sad, a mixture like '0.6 happy + 0.3 surprised', or words like 'quietly furious'"
-            )
+        if reading.modality == "text":
+            check_feeling(options.emotion or "", reading.details["confidence"])
         base, warnings = reading.state, list(reading.warnings)
         if options.copy_expression:
             expression = reading.expression

@@ -247,11 +247,13 @@ def _time(value: Any, where: str, key: str) -> float:
 
 
 def _emotion_value(value: Any, where: str) -> np.ndarray:
-    from emosync.inference.emotion_text import text_emotion
+    from emosync.inference.emotion_text import check_feeling, text_emotion
 
     try:
         if isinstance(value, str):
-            return text_emotion(value).state
+            reading = text_emotion(value)
+            check_feeling(value, reading.confidence)
+            return reading.state
         if isinstance(value, dict):
             return from_mapping(value)
     except InputError as exc:

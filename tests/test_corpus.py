@@ -184,8 +184,11 @@ def test_bilabial_frames_line_up_with_lip_seals(built):
         runs = list(zip(edges[::2], edges[1::2], strict=True))
         assert len(runs) >= 4  # maybe, brave, pilot, bought, purple, umbrella
         assert all(seal[a:b].any() for a, b in runs)
-        # open vowels are open apart from a frame where a neighbouring P/B/M's closure ramps
-        assert seal[np.isin(z["phones"], open_vowels)].mean() < 0.25
+        # open vowels are open apart from frames where a neighbouring P/B/M's closure ramps:
+        # none is sealed more than 2 frames (40 ms) away from a bilabial
+        near_bilabial = np.convolve(is_b.astype(float), np.ones(5), mode="same") > 0
+        core = np.isin(z["phones"], open_vowels) & ~near_bilabial
+        assert core.any() and not seal[core].any()
 
 
 # --- augmentation -------------------------------------------------------------------------------
