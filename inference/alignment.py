@@ -165,10 +165,11 @@ def set_recognition_options(options: dict[str, object]) -> None:
     benchmark uses it to compare settings. Worker processes started later inherit them."""
     global RECOGNITION_OPTIONS
     RECOGNITION_OPTIONS = dict(options)
-    _drop_pool()
+    shutdown_workers()
 
 
-def _drop_pool() -> None:
+def shutdown_workers() -> None:
+    """Stop the recognition worker processes and wait for them; they start again when needed."""
     global _pool
     with _engine_lock:
         if _pool is not None:
@@ -350,7 +351,7 @@ def _recognise_clip(x: np.ndarray, recognizer: str) -> _Pass:
             )
         )
     except (OSError, RuntimeError):  # no processes here (a sandbox, a broken pool): one by one
-        _drop_pool()
+        shutdown_workers()
         results = [_recognise_locked(p.samples, recognizer) for p in pieces]
     phones: list[Segment] = []
     words: list[Segment] = []
