@@ -92,7 +92,7 @@ def animate(
 
 
 def resolve_engine(engine: str) -> str:
-    """ "auto" is the neural engine once its model is shipped and measured better, else phonetic."""
+    """The engine to run: "auto" means neural once its model is shipped and measured better."""
     if engine not in ENGINES:
         raise InputError(f"unknown engine '{engine}'; choose one of: {', '.join(ENGINES)}")
     if engine == "auto":
@@ -167,10 +167,6 @@ def emotion_condition(
     if options.timeline is None:
         return EmotionTimeline.constant(base), expression, warnings
     return EmotionTimeline(options.timeline.segments, base=base), expression, warnings
-
-
-def emotion_timeline(options: AnimateOptions) -> EmotionTimeline:
-    return emotion_condition(options)[0]
 
 
 def blend_expression(pose: np.ndarray, expression: np.ndarray) -> np.ndarray:
