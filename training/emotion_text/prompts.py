@@ -1,11 +1,13 @@
-"""Training prompts for the text emotion head, every word written for EmoSync.
+"""Training prompts for the text emotion model, every word written for EmoSync.
 
-A prompt is built from a descriptor (an emotion word, optionally with a degree word, a negation,
-a suppression phrase or a second emotion) placed in a context template ("she looks {}", "a {}
-expression"). Its target is a 7-vector in rigs.emotions.EMOTIONS order plus `relevant`: 1 when
-the prompt talks about a feeling (neutral ones included), 0 for unrelated text.
+A prompt is built from a descriptor (an emotion word of vocabulary.py, optionally with a degree
+word, a negation, a suppression phrase or a second emotion) placed in a context template
+("she looks {}", "a {} expression"). Its target is a 7-vector in rigs.emotions.EMOTIONS order
+plus `relevant`: 1 when the prompt talks about a feeling (neutral ones included), 0 for
+unrelated text.
 
-Nothing here may appear in heldout.py: `check_disjoint()` enforces that.
+Nothing here may appear in heldout.py: `heldout.overlap()`, `heldout.leaks()` and the tests
+enforce that. `validation_words()` are the words `train.py --validate` holds out instead.
 """
 
 from __future__ import annotations
@@ -14,96 +16,11 @@ import random
 from dataclasses import dataclass
 
 import numpy as np
+from vocabulary import ADJECTIVES, DEGREES, DESCRIPTIONS, MIXED_WORDS, NEUTRAL_WORDS, NOUNS
 
 from emosync.rigs.emotions import EMOTIONS, MAX_INTENSITY
 
 AXIS = {name: i for i, name in enumerate(EMOTIONS)}
-
-# Adjectives per category with their base intensity (1.0 = the plain emotion).
-ADJECTIVES: dict[str, list[tuple[str, float]]] = {
-    "angry": [("angry", 1.0), ("mad", 0.9), ("furious", 1.3), ("annoyed", 0.45),
-              ("irritated", 0.5), ("livid", 1.35), ("cross", 0.55), ("hostile", 0.9),
-              ("outraged", 1.25), ("raging", 1.4), ("resentful", 0.6), ("aggravated", 0.6),
-              ("heated", 0.7), ("grumpy", 0.4), ("indignant", 0.7)],
-    "contempt": [("contemptuous", 1.0), ("scornful", 1.0), ("sneering", 0.9),
-                 ("condescending", 0.75), ("smug", 0.7), ("haughty", 0.8), ("dismissive", 0.6),
-                 ("derisive", 0.9), ("patronizing", 0.7), ("mocking", 0.75), ("snide", 0.7),
-                 ("arrogant", 0.7), ("unimpressed", 0.45), ("sarcastic", 0.6)],
-    "disgusted": [("disgusted", 1.0), ("grossed out", 1.0), ("repulsed", 1.2),
-                  ("revolted", 1.2), ("sickened", 1.1), ("nauseated", 0.9), ("queasy", 0.5),
-                  ("repelled", 0.9), ("icked out", 0.8), ("put off", 0.5), ("appalled", 0.9),
-                  ("grossed-out", 1.0)],
-    "fear": [("afraid", 0.9), ("scared", 0.9), ("frightened", 1.0), ("terrified", 1.4),
-             ("fearful", 1.0), ("anxious", 0.5), ("nervous", 0.45), ("panicked", 1.3),
-             ("petrified", 1.4), ("worried", 0.45), ("uneasy", 0.35), ("alarmed", 0.75),
-             ("threatened", 0.8), ("insecure", 0.35)],
-    "happy": [("happy", 1.0), ("joyful", 1.1), ("cheerful", 0.9), ("glad", 0.7),
-              ("delighted", 1.2), ("elated", 1.3), ("ecstatic", 1.4), ("pleased", 0.6),
-              ("content", 0.4), ("thrilled", 1.25), ("overjoyed", 1.4), ("amused", 0.7),
-              ("smiling", 0.8), ("laughing", 1.3), ("gleeful", 1.1), ("cheery", 0.85)],
-    "sad": [("sad", 1.0), ("unhappy", 0.8), ("miserable", 1.2), ("depressed", 1.2),
-            ("gloomy", 0.7), ("sorrowful", 1.1), ("heartbroken", 1.4), ("grieving", 1.3),
-            ("melancholy", 0.6), ("tearful", 1.1), ("downcast", 0.8), ("crying", 1.3),
-            ("lonely", 0.7), ("hurt", 0.7), ("disappointed", 0.6), ("sorry", 0.5)],
-    "surprised": [("surprised", 1.0), ("astonished", 1.2), ("amazed", 1.1), ("shocked", 1.3),
-                  ("stunned", 1.2), ("startled", 1.0), ("astounded", 1.3),
-                  ("taken aback", 0.8), ("dumbfounded", 1.1), ("speechless", 1.0),
-                  ("puzzled", 0.35), ("curious", 0.3), ("caught by surprise", 0.9)],
-}  # fmt: skip
-
-# Nouns per category, for "full of {}", "barely hiding her {}".
-NOUNS: dict[str, list[tuple[str, float]]] = {
-    "angry": [("anger", 1.0), ("rage", 1.35), ("fury", 1.35), ("irritation", 0.5),
-              ("annoyance", 0.45), ("hostility", 0.9)],
-    "contempt": [("contempt", 1.0), ("scorn", 1.0), ("condescension", 0.75),
-                 ("derision", 0.9), ("smugness", 0.7)],
-    "disgusted": [("disgust", 1.0), ("nausea", 0.8), ("repulsion", 1.2), ("distaste", 0.6),
-                  ("grossness", 0.9)],
-    "fear": [("fear", 1.0), ("terror", 1.4), ("panic", 1.3), ("anxiety", 0.5),
-             ("worry", 0.45), ("fright", 1.0)],
-    "happy": [("joy", 1.1), ("happiness", 1.0), ("delight", 1.2), ("glee", 1.1),
-              ("cheer", 0.8), ("amusement", 0.7)],
-    "sad": [("sadness", 1.0), ("sorrow", 1.1), ("grief", 1.3), ("misery", 1.2),
-            ("heartbreak", 1.4), ("melancholy", 0.6)],
-    "surprised": [("surprise", 1.0), ("astonishment", 1.2), ("amazement", 1.1),
-                  ("shock", 1.3), ("disbelief", 0.8)],
-}  # fmt: skip
-
-# Words that already are mixtures.
-MIXED_WORDS: list[tuple[str, dict[str, float]]] = [
-    ("bittersweet", {"happy": 0.5, "sad": 0.5}),
-    ("horrified", {"fear": 1.0, "disgusted": 0.5, "surprised": 0.3}),
-    ("smug and amused", {"contempt": 0.7, "happy": 0.7}),
-    ("nostalgic", {"happy": 0.4, "sad": 0.4}),
-    ("frustrated", {"angry": 0.6, "sad": 0.2}),
-    ("embarrassed", {"sad": 0.3, "fear": 0.4}),
-    ("ashamed", {"sad": 0.6, "fear": 0.3}),
-    ("excited", {"happy": 1.0, "surprised": 0.35}),
-    ("shocked and appalled", {"surprised": 1.0, "disgusted": 0.7}),
-    ("terrified and shocked", {"fear": 1.3, "surprised": 0.8}),
-    ("sad but relieved", {"sad": 0.6, "happy": 0.4}),
-    ("hurt and angry", {"sad": 0.7, "angry": 0.8}),
-    ("jealous", {"angry": 0.6, "sad": 0.3, "contempt": 0.2}),
-    ("betrayed", {"angry": 0.7, "sad": 0.7}),
-    ("grateful", {"happy": 0.65}),
-    ("relieved", {"happy": 0.55}),
-    ("proud", {"happy": 0.65, "contempt": 0.15}),
-]  # fmt: skip
-
-NEUTRAL_WORDS = ["neutral", "calm", "expressionless", "blank", "deadpan", "composed",
-                 "indifferent", "emotionless", "flat", "matter-of-fact", "poker-faced",
-                 "relaxed and neutral", "no emotion", "without emotion", "a neutral face",
-                 "serene", "even-tempered"]  # fmt: skip
-
-# Degree words and what they multiply the base intensity by.
-DEGREES: list[tuple[str, float]] = [
-    ("barely", 0.2), ("faintly", 0.25), ("slightly", 0.35), ("a little", 0.4), ("a bit", 0.4),
-    ("mildly", 0.45), ("kind of", 0.5), ("sort of", 0.5), ("somewhat", 0.6),
-    ("moderately", 0.7), ("fairly", 0.7), ("rather", 0.8), ("quite", 0.9), ("really", 1.25),
-    ("very", 1.3), ("so", 1.25), ("deeply", 1.3), ("truly", 1.25), ("super", 1.4),
-    ("totally", 1.4), ("extremely", 1.5), ("incredibly", 1.5), ("utterly", 1.5),
-    ("completely", 1.5), ("intensely", 1.5),
-]  # fmt: skip
 
 # Phrases that show an emotion only partly ("barely hiding her anger"): noun templates.
 SUPPRESSED: list[tuple[str, float]] = [
@@ -120,9 +37,12 @@ ADJ_MANNER: list[tuple[str, float]] = [
     ("openly {a}", 1.1), ("trying to hide being {a}", 0.45), ("almost {a}", 0.6),
 ]  # fmt: skip
 
-NEGATIONS = ["not {a}", "not {a} at all", "not at all {a}", "never {a}", "no longer {a}",
-             "anything but {a}", "far from {a}", "not the least bit {a}", "not even a bit {a}",
-             "definitely not {a}", "not {a} in the slightest", "hardly {a} at all"]  # fmt: skip
+NEGATIONS = ["not {a}", "not at all {a}", "never {a}", "no longer {a}", "anything but {a}",
+             "far from {a}", "not even a bit {a}", "definitely not {a}",
+             "not {a} in the slightest", "hardly {a} at all", "not remotely {a}",
+             "not feeling {a}", "not really {a}", "stopped being {a}", "the opposite of {a}",
+             "not {a}, not even close", "in no way {a}", "doesn't look {a}", "isn't {a} now",
+             "wasn't {a}", "not a little bit {a}", "not {a} whatsoever"]  # fmt: skip
 NOUN_NEGATIONS = ["no {n}", "without any {n}", "free of {n}", "no sign of {n}",
                   "not a trace of {n}"]  # fmt: skip
 # Negating happiness reads as mildly sad; other negations simply remove the emotion.
@@ -168,6 +88,25 @@ _UNRELATED_FIXED = [
     "blendshape weights for frame ten", "sort the array in place", "wheat, barley and oats",
     "the cat sat on the mat", "open the window please", "a square with four sides",
 ]  # fmt: skip
+# Announcements and instructions: everyday sentences that state facts, not feelings.
+_THINGS = ["the line", "your account", "the office", "this number", "the system", "your order",
+           "the meeting room", "the service", "your password", "the connection", "the mailbox",
+           "this extension", "the parking lot", "the next train", "the file", "your request",
+           "the recording", "the conference", "the print queue", "the lift", "the guest list",
+           "your session", "the shop", "all lines"]  # fmt: skip
+_STATUSES = ["is busy", "is closed", "is now open", "is not available", "has been updated",
+             "was saved", "is being recorded", "has expired", "is full", "is on the second floor",
+             "is out of service", "has been cancelled", "is ready", "is invalid",
+             "has been transferred", "is currently offline", "will restart shortly",
+             "is running late", "cannot be completed", "is now muted", "is now unmuted",
+             "has been logged in", "was activated", "is empty"]  # fmt: skip
+_INSTRUCTIONS = ["please {}", "{} and then press pound", "to {}, press two", "you may now {}",
+                 "remember to {}", "{}", "now {}"]  # fmt: skip
+_ACTIONS = ["enter your number", "hold the line", "leave a message after the tone",
+            "try again later", "hang up", "check the settings", "restart the device",
+            "select an option", "say your name", "close the door", "call back tomorrow",
+            "update the software", "sign the form", "wait for the signal", "record your greeting",
+            "enter the conference number", "dial the extension", "stay on the line"]  # fmt: skip
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 POSSESSIVES = ["her", "his", "their", "my"]
 
@@ -186,18 +125,54 @@ def _state(mapping: dict[str, float]) -> tuple[float, ...]:
     return tuple(float(v) for v in np.clip(vec, 0.0, MAX_INTENSITY))
 
 
-def _adjectives() -> list[tuple[str, str, float]]:
-    return [(cat, word, base) for cat, words in ADJECTIVES.items() for word, base in words]
+def _uses(text: str, skip: frozenset[str]) -> bool:
+    """Whether `text` contains one of the skipped words or phrases as whole words."""
+    padded = f" {text} "
+    return any(f" {w} " in padded for w in skip)
 
 
-def _nouns() -> list[tuple[str, str, float]]:
-    return [(cat, word, base) for cat, words in NOUNS.items() for word, base in words]
+def _adjectives(skip: frozenset[str] = frozenset()) -> list[tuple[str, str, float]]:
+    return [
+        (cat, word, base)
+        for cat, words in ADJECTIVES.items()
+        for word, base in words
+        if not _uses(word, skip)
+    ]
 
 
-def _graded(rng: random.Random, n: int) -> list[tuple[str, dict[str, float]]]:
+def _nouns(skip: frozenset[str] = frozenset()) -> list[tuple[str, str, float]]:
+    return [
+        (cat, word, base)
+        for cat, words in NOUNS.items()
+        for word, base in words
+        if not _uses(word, skip)
+    ]
+
+
+def validation_words(every: int = 6) -> frozenset[str]:
+    """Every sixth adjective and noun of each category (by position). `train.py --validate`
+    keeps them out of training and scores them, so model choices never look at heldout.py."""
+    chosen = set()
+    for table in (ADJECTIVES, NOUNS):
+        for words in table.values():
+            chosen |= {word for i, (word, _b) in enumerate(words) if i % every == every // 2}
+    return frozenset(chosen)
+
+
+def validation_examples(words: frozenset[str]) -> list[tuple[str, str, float]]:
+    """(prompt, category, intensity) for validation words, bare and in a context."""
+    out = []
+    for cat, word, base in _adjectives() + _nouns():
+        if word in words:
+            out.append((word, cat, base))
+            out.append((CONTEXTS[4 + len(word) % (len(CONTEXTS) - 4)].format(word), cat, base))
+    return out
+
+
+def _graded(rng: random.Random, n: int, skip: frozenset[str]) -> list[tuple[str, dict[str, float]]]:
     """Adjectives, alone or with a degree word or manner phrase."""
     out = []
-    adjectives = _adjectives()
+    adjectives = _adjectives(skip)
     for cat, word, base in adjectives:  # every word plain at least once
         out.append((word, {cat: base}))
     for _ in range(n):
@@ -214,9 +189,11 @@ def _graded(rng: random.Random, n: int) -> list[tuple[str, dict[str, float]]]:
     return out
 
 
-def _noun_phrases(rng: random.Random, n: int) -> list[tuple[str, dict[str, float]]]:
+def _noun_phrases(
+    rng: random.Random, n: int, skip: frozenset[str]
+) -> list[tuple[str, dict[str, float]]]:
     out = []
-    nouns = _nouns()
+    nouns = _nouns(skip)
     for _ in range(n):
         cat, noun, base = rng.choice(nouns)
         template, scale = rng.choice(SUPPRESSED)
@@ -225,9 +202,11 @@ def _noun_phrases(rng: random.Random, n: int) -> list[tuple[str, dict[str, float
     return out
 
 
-def _negated(rng: random.Random, n: int) -> list[tuple[str, dict[str, float]]]:
+def _negated(
+    rng: random.Random, n: int, skip: frozenset[str]
+) -> list[tuple[str, dict[str, float]]]:
     out = []
-    adjectives, nouns = _adjectives(), _nouns()
+    adjectives, nouns = _adjectives(skip), _nouns(skip)
     for _ in range(n):
         if rng.random() < 0.75:
             cat, word, _base = rng.choice(adjectives)
@@ -239,9 +218,11 @@ def _negated(rng: random.Random, n: int) -> list[tuple[str, dict[str, float]]]:
     return out
 
 
-def _mixtures(rng: random.Random, n: int) -> list[tuple[str, dict[str, float]]]:
-    out = [(word, dict(mix)) for word, mix in MIXED_WORDS]
-    adjectives = _adjectives()
+def _mixtures(
+    rng: random.Random, n: int, skip: frozenset[str]
+) -> list[tuple[str, dict[str, float]]]:
+    out = [(word, dict(mix)) for word, mix in MIXED_WORDS if not _uses(word, skip)]
+    adjectives = _adjectives(skip)
     for _ in range(n):
         (ca, wa, ba), (cb, wb, bb) = rng.sample(adjectives, 2)
         if ca == cb:
@@ -260,9 +241,13 @@ def _unrelated(rng: random.Random, n: int) -> list[str]:
     out = list(_UNRELATED_FIXED)
     for _ in range(n):
         roll = rng.random()
-        if roll < 0.7:
+        if roll < 0.45:
             out.append(f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)}")
-        elif roll < 0.85:
+        elif roll < 0.6:
+            out.append(f"{rng.choice(_THINGS)} {rng.choice(_STATUSES)}")
+        elif roll < 0.75:
+            out.append(rng.choice(_INSTRUCTIONS).format(rng.choice(_ACTIONS)))
+        elif roll < 0.87:
             words = ["".join(rng.choices(_LETTERS, k=rng.randint(3, 8))) for _ in range(3)]
             out.append(" ".join(words[: rng.randint(1, 3)]))
         else:
@@ -270,8 +255,11 @@ def _unrelated(rng: random.Random, n: int) -> list[str]:
     return out
 
 
-def build_examples(seed: int = 0, scale: float = 1.0) -> list[Example]:
-    """The full training set (about 9000 prompts at scale 1), deterministic for a seed."""
+def build_examples(
+    seed: int = 0, scale: float = 1.0, skip: frozenset[str] = frozenset()
+) -> list[Example]:
+    """The training set (about 17000 prompts at scale 1), deterministic for a seed; words in
+    `skip` (validation words) never appear."""
     rng = random.Random(seed)
 
     def count(n: int) -> int:
@@ -279,18 +267,24 @@ def build_examples(seed: int = 0, scale: float = 1.0) -> list[Example]:
 
     examples: list[Example] = []
     descriptors = (
-        _graded(rng, count(2600)) + _negated(rng, count(1200)) + _mixtures(rng, count(1700))
+        _graded(rng, count(6000), skip)
+        + _negated(rng, count(2800), skip)
+        + _mixtures(rng, count(3000), skip)
     )
     for text, target in descriptors:
         examples.append(Example(rng.choice(CONTEXTS).format(text), _state(target), 1.0))
-    for text, target in _noun_phrases(rng, count(1200)):
+    for text, target in _noun_phrases(rng, count(2000), skip):
         examples.append(Example(rng.choice(NOUN_CONTEXTS).format(text), _state(target), 1.0))
-    for word in NEUTRAL_WORDS * max(1, int(12 * scale)):
+    for word in NEUTRAL_WORDS * max(1, int(15 * scale)):
         examples.append(Example(rng.choice(CONTEXTS).format(word), _state({}), 1.0))
-    for text in _unrelated(rng, count(1400)):
+    for text in _unrelated(rng, count(3000)):
         examples.append(Example(text, _state({}), 0.0))
+    for cat, words in DESCRIPTIONS.items():
+        for text, base in words:
+            for context in ("{}", "someone {}", "a character {}")[: 1 + int(2 * scale)]:
+                examples.append(Example(context.format(text), _state({cat: base}), 1.0))
     # One exact copy of every plain word too, so the bare word is never out of distribution.
-    for cat, word, base in _adjectives():
+    for cat, word, base in _adjectives(skip):
         examples.append(Example(word, _state({cat: base}), 1.0))
     rng.shuffle(examples)
     return examples
@@ -300,6 +294,7 @@ def vocabulary() -> set[str]:
     """Every emotion word and phrase the training prompts are built from (lower case)."""
     words = {w for _c, w, _b in _adjectives()} | {w for _c, w, _b in _nouns()}
     words |= {w for w, _m in MIXED_WORDS} | set(NEUTRAL_WORDS) | {d for d, _s in DEGREES}
+    words |= {text for entries in DESCRIPTIONS.values() for text, _b in entries}
     return words
 
 

@@ -1,18 +1,24 @@
-"""Trains the text emotion head on the frozen MiniLM sentence encoder and exports the ONNX.
+"""Trains the text emotion model (MiniLM + head) and exports the ONNX.
 
     python training/emotion_text/train.py --out inference/assets/
+    python training/emotion_text/train.py --validate     # model choices: validation words only
 
-Steps: build the prompts (prompts.py), embed them once with all-MiniLM-L6-v2 (mean pooling + L2
-normalisation, as sentence-transformers does; cached under data/cache/), train a small MLP head,
-score it on heldout.py, export MiniLM + pooling + head as one int8 ONNX graph (export.py) and
-score the exported file again through the runtime (emosync.inference.emotion_text).
+Steps: build the prompts (prompts.py over vocabulary.py), embed them once with all-MiniLM-L6-v2
+(mean pooling + L2 normalisation, as sentence-transformers does; cached under data/cache/),
+train a small MLP head on the frozen embeddings, then fine-tune the top MiniLM layers together
+with the head for one epoch (finetune.py; the word-piece embeddings stay frozen), score it on
+heldout.py, export MiniLM + pooling + head as one int8 ONNX graph (export.py) and score the
+exported file again through the runtime (emosync.inference.emotion_text).
 
-Losses: mean squared error on the seven intensities, so degree words become a graded scale and
-the order "slightly angry" < "angry" < "enraged" is what the loss rewards; binary cross-entropy
-on `relevant` (does the text talk about a feeling at all), the confidence the runtime uses to
-answer unrelated text with neutral + a warning instead of a guess; and a small cross-entropy on
-the dominant category of single-emotion prompts, which sharpens near neighbours such as
-contempt and disgust without affecting mixtures.
+`--validate` trains without prompts.validation_words() and scores only those: every setting
+here (noise, layers, epochs, learning rate) was chosen that way, never on heldout.py.
+
+Losses (finetune.head_loss): mean squared error on the seven intensities, so degree words become
+a graded scale and "slightly angry" < "angry" < "enraged" is what the loss rewards; binary
+cross-entropy on `relevant` (does the text talk about a feeling at all), the confidence the
+runtime uses to answer unrelated text with neutral + a warning instead of a guess; and a small
+cross-entropy on the dominant category of single-emotion prompts, which sharpens near
+neighbours such as contempt and disgust without affecting mixtures.
 """
 
 from __future__ import annotations
@@ -32,10 +38,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import evaluate
 import export
+import finetune
 import prompts
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_LENGTH = 128
+NOISE = 0.03  # std of the embedding noise (chosen on validation words, docs/emotion.md)
+DROPOUT = 0.3
+FT_LAYERS = 6  # top MiniLM layers tuned with the head (0: frozen encoder)
+FT_EPOCHS = 1.0
+FT_LR = 3e-5
 
 
 def minilm_dir() -> Path:
@@ -76,11 +88,17 @@ def dominant_labels(states: np.ndarray) -> np.ndarray:
 
 
 def train_head(
-    emb: np.ndarray, states: np.ndarray, relevant: np.ndarray, epochs: int, seed: int
+    emb: np.ndarray,
+    states: np.ndarray,
+    relevant: np.ndarray,
+    epochs: int,
+    seed: int,
+    noise: float = NOISE,
+    dropout: float = DROPOUT,
 ) -> export.EmotionHead:
     torch.manual_seed(seed)
     torch.set_num_threads(1)  # a small MLP: extra threads only spin on a busy machine
-    head = export.EmotionHead(dim=emb.shape[1], dropout=0.3)
+    head = export.EmotionHead(dim=emb.shape[1], dropout=dropout)
     opt = torch.optim.AdamW(head.parameters(), lr=2e-3, weight_decay=5e-2)
     x = torch.from_numpy(emb)
     y = torch.from_numpy(states)
@@ -95,14 +113,9 @@ def train_head(
         for i in range(0, n, batch):
             idx = order[i : i + batch]
             # noise on the unit sphere: nearby unseen words should read like their neighbours
-            xb = torch.nn.functional.normalize(x[idx] + 0.08 * torch.randn_like(x[idx]), dim=1)
+            xb = torch.nn.functional.normalize(x[idx] + noise * torch.randn_like(x[idx]), dim=1)
             intensity, logit = head(xb)
-            loss = torch.nn.functional.mse_loss(intensity, y[idx])
-            loss = loss + 0.3 * torch.nn.functional.binary_cross_entropy_with_logits(logit, r[idx])
-            single = cls[idx] >= 0
-            if single.any():
-                ce = torch.nn.functional.cross_entropy(intensity[single] * 4.0, cls[idx][single])
-                loss = loss + 0.1 * ce
+            loss = finetune.head_loss(intensity, logit, y[idx], r[idx], cls[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -133,26 +146,65 @@ def runtime_predictor(model_path: Path) -> evaluate.Predict:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, required=True, help="folder for the ONNX + tokenizer")
+    ap.add_argument("--out", type=Path, help="folder for the ONNX + tokenizer")
     ap.add_argument("--epochs", type=int, default=20)
     ap.add_argument("--scale", type=float, default=1.0, help="fraction of the prompt set")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--cache", type=Path, default=ROOT / "data" / "cache" / "emotion_text")
     ap.add_argument("--no-int8", action="store_true", help="keep float32 weights")
     ap.add_argument("--report", type=Path, help="write the held-out scores here as JSON")
+    ap.add_argument("--noise", type=float, default=NOISE, help="embedding noise std")
+    ap.add_argument("--dropout", type=float, default=DROPOUT)
+    ap.add_argument(
+        "--finetune-layers",
+        type=int,
+        default=FT_LAYERS,
+        help="top MiniLM layers to tune (0: frozen)",
+    )
+    ap.add_argument("--finetune-epochs", type=float, default=FT_EPOCHS)
+    ap.add_argument("--threads", type=int, default=2, help="torch threads for fine-tuning")
+    ap.add_argument("--lr", type=float, default=FT_LR, help="encoder learning rate when tuning")
+    ap.add_argument(
+        "--validate",
+        action="store_true",
+        help="train without the validation words, score them, export nothing",
+    )
     args = ap.parse_args(argv)
+    if args.out is None and not args.validate:
+        ap.error("--out is required unless --validate")
 
     t0 = time.time()
-    examples = prompts.build_examples(seed=args.seed, scale=args.scale)
+    skip = prompts.validation_words() if args.validate else frozenset()
+    examples = prompts.build_examples(seed=args.seed, scale=args.scale, skip=skip)
     texts, states, relevant = prompts.to_arrays(examples)
     embedder = Embedder(minilm_dir(), args.cache)
     emb = embedder(texts)
     print(f"embedded {len(texts)} prompts in {time.time() - t0:.1f}s", flush=True)
 
     t1 = time.time()
-    head = train_head(emb, states, relevant, args.epochs, args.seed)
+    head = train_head(emb, states, relevant, args.epochs, args.seed, args.noise, args.dropout)
     print(f"trained the head ({args.epochs} epochs) in {time.time() - t1:.1f}s", flush=True)
-    head_scores = evaluate.score(head_predictor(embedder, head))
+    encoder = export.load_encoder(minilm_dir())
+    predict = head_predictor(embedder, head)
+    if args.finetune_layers:
+        torch.set_num_threads(args.threads)
+        tokenize = finetune.make_tokenizer(minilm_dir() / export.TOKENIZER_NAME, MAX_LENGTH)
+        model = finetune.SentenceHead(encoder, head)
+        t1 = time.time()
+        finetune.finetune(
+            model, tokenize, texts, states, relevant, dominant_labels(states),
+            epochs=args.finetune_epochs, layers=args.finetune_layers, lr=args.lr,
+            noise=args.noise, seed=args.seed,
+        )  # fmt: skip
+        print(f"fine-tuned {args.finetune_layers} layers in {time.time() - t1:.1f}s", flush=True)
+        predict = finetune.predictor(model, tokenize)
+    if args.validate:
+        val = evaluate.score_validation(predict, prompts.validation_examples(skip))
+        print("validation words:", evaluate.summary(val), flush=True)
+        for miss in val["misses"]:
+            print("  miss:", miss)
+        return 0
+    head_scores = evaluate.score(predict)
     print("held-out (torch head):", evaluate.summary(head_scores), flush=True)
 
     date = dt.date.today().isoformat()
@@ -160,10 +212,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(texts)} prompts generated by training/emotion_text/prompts.py (seed {args.seed}, "
         f"scale {args.scale}); templates and vocabulary written by the EmoSync project"
     )
-    metadata = export.base_metadata(MAX_LENGTH, provenance, date)
+    metadata = export.base_metadata(MAX_LENGTH, provenance, date, args.finetune_layers)
     metadata["heldout_category_accuracy"] = f"{head_scores['category_accuracy']:.3f}"
     torch.set_num_threads(2)
-    graph = export.TextEmotionGraph(export.load_encoder(minilm_dir()), head)
+    graph = export.TextEmotionGraph(encoder, head)
     t2 = time.time()
     entries = export.export_all(
         graph, minilm_dir() / export.TOKENIZER_NAME, args.out, metadata, int8=not args.no_int8

@@ -1,0 +1,158 @@
+"""Fine-tunes the top of MiniLM together with the head (the frozen-encoder head reads negation
+and degree words poorly: docs/emotion.md).
+
+The word-piece embeddings and the lower layers stay frozen, so a word the prompts never use is
+still represented the way the pretrained model represents it; only the upper layers learn how
+"not", "slightly" and context words change a feeling.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from emosync.rigs.emotions import MAX_INTENSITY
+
+
+def head_loss(
+    intensity: torch.Tensor,
+    logit: torch.Tensor,
+    states: torch.Tensor,
+    relevant: torch.Tensor,
+    classes: torch.Tensor,
+) -> torch.Tensor:
+    """MSE on the intensities + BCE on relevance + a small CE on single-emotion prompts."""
+    loss = nn.functional.mse_loss(intensity, states)
+    loss = loss + 0.3 * nn.functional.binary_cross_entropy_with_logits(logit, relevant)
+    single = classes >= 0
+    if single.any():
+        ce = nn.functional.cross_entropy(intensity[single] * 4.0, classes[single])
+        loss = loss + 0.1 * ce
+    return loss
+
+
+class SentenceHead(nn.Module):
+    """MiniLM -> mean pooling -> L2 norm -> head, returning the raw training outputs."""
+
+    def __init__(self, encoder: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = head
+
+    def embed(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        hidden = self.encoder(
+            input_ids=ids, attention_mask=mask, token_type_ids=torch.zeros_like(ids)
+        ).last_hidden_state
+        m = mask.unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+        return nn.functional.normalize(pooled, p=2.0, dim=1)
+
+    def forward(
+        self, ids: torch.Tensor, mask: torch.Tensor, noise: float = 0.0
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        emb = self.embed(ids, mask)
+        if noise:
+            emb = nn.functional.normalize(emb + noise * torch.randn_like(emb), dim=1)
+        return self.head(emb)
+
+
+def trainable_top(encoder: nn.Module, layers: int) -> list[nn.Parameter]:
+    """Freeze everything but the top `layers` transformer layers; return their parameters."""
+    for p in encoder.parameters():
+        p.requires_grad_(False)
+    params = []
+    for layer in encoder.encoder.layer[len(encoder.encoder.layer) - layers :]:
+        for p in layer.parameters():
+            p.requires_grad_(True)
+            params.append(p)
+    return params
+
+
+Tokenize = Callable[[Sequence[str]], tuple[torch.Tensor, torch.Tensor]]
+
+
+def finetune(
+    model: SentenceHead,
+    tokenize: Tokenize,
+    texts: list[str],
+    states: np.ndarray,
+    relevant: np.ndarray,
+    classes: np.ndarray,
+    *,
+    epochs: float,
+    layers: int,
+    lr: float,
+    noise: float,
+    seed: int,
+    batch: int = 64,
+    log: Callable[[str], None] = print,
+) -> SentenceHead:
+    torch.manual_seed(seed)
+    enc_params = trainable_top(model.encoder, layers)
+    opt = torch.optim.AdamW(
+        [{"params": enc_params, "lr": lr}, {"params": model.head.parameters(), "lr": lr * 20}],
+        weight_decay=1e-2,
+    )
+    n = len(texts)
+    steps = max(1, int(epochs * n / batch))
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=[lr, lr * 20], total_steps=steps, pct_start=0.1
+    )
+    y, r, c = (torch.from_numpy(a) for a in (states, relevant, classes))
+    gen = torch.Generator().manual_seed(seed)
+    model.train()
+    t0 = time.time()
+    order = torch.randperm(n, generator=gen)
+    at = 0
+    for step in range(steps):
+        if at + batch > n:
+            order, at = torch.randperm(n, generator=gen), 0
+        idx = order[at : at + batch]
+        at += batch
+        ids, mask = tokenize([texts[i] for i in idx])
+        intensity, logit = model(ids, mask, noise)
+        loss = head_loss(intensity, logit, y[idx], r[idx], c[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 100 == 0 or step == steps - 1:
+            log(f"  step {step + 1}/{steps} loss {loss.item():.4f} ({time.time() - t0:.0f}s)")
+    return model.eval()
+
+
+def predictor(model: SentenceHead, tokenize: Tokenize):
+    """Texts -> (clamped intensities, confidence), as the exported graph computes them."""
+
+    def predict(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        out_s, out_c = [], []
+        with torch.no_grad():
+            for i in range(0, len(texts), 256):
+                ids, mask = tokenize(list(texts[i : i + 256]))
+                intensity, logit = model(ids, mask)
+                out_s.append(intensity.clamp(0, MAX_INTENSITY).numpy())
+                out_c.append(torch.sigmoid(logit).numpy())
+        return np.concatenate(out_s), np.concatenate(out_c)
+
+    return predict
+
+
+def make_tokenizer(path, max_length: int) -> Tokenize:
+    """The runtime's tokenizer (tokenizers, padded batches), as torch tensors."""
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(path))
+    tok.enable_truncation(max_length=max_length)
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+
+    def tokenize(texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        enc = tok.encode_batch(list(texts))
+        ids = torch.tensor([e.ids for e in enc], dtype=torch.long)
+        mask = torch.tensor([e.attention_mask for e in enc], dtype=torch.long)
+        return ids, mask
+
+    return tokenize
