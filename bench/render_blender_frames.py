@@ -16,7 +16,6 @@ Deterministic: fixed samples and seed, the same clip and settings every run.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import io
 import math
 import sys
@@ -36,8 +35,10 @@ from emosync.rigs.channels import ARKIT_NAMES
 from emosync.rigs.mouth import lip_gap
 from emosync.rigs.phonemes import BILABIAL, LABIODENTAL, ROUNDED
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "blender"))
+import addon_loader  # the one source-tree loader, shared with the tests
+
 ROOT = Path(__file__).resolve().parents[1]
-ADDON_DIR = ROOT / "blender_addon"
 CLIP = ROOT / "examples" / "hello.wav"
 TRANSCRIPT = ROOT / "examples" / "hello.txt"
 EMOTIONS = ("happy", "sad")
@@ -57,16 +58,11 @@ class Moment:
 
 def load_addon():
     """blender_addon/ as the package `emosync_blender`, registered, as Blender loads it."""
-    name = "emosync_blender"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name, ADDON_DIR / "__init__.py", submodule_search_locations=[str(ADDON_DIR)]
-        )
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-        module.register()
-    return sys.modules[name]
+    addon = addon_loader.load_addon()
+    if not getattr(addon, "_bench_registered", False):
+        addon.register()
+        addon._bench_registered = True
+    return addon
 
 
 def build_scene() -> bpy.types.Object:

@@ -1,12 +1,12 @@
 """Synthetic emotional speech for the voice branch, and its evaluation.
 
 `build` writes data/voice_eval/ (git-ignored): each emotion's sentences (and two neutral
-sentences) spoken by espeak-ng voices and festival with that emotion's rate, pitch and loudness
-(after the usual acoustic profiles of emotional speech: anger, fear, joy and surprise faster,
-higher and wider; sadness, disgust and contempt slower and lower). `measure` reads every clip
-with voice_emotion and prints arousal per emotion, the separation of high- from low-arousal
-clips and the category accuracy, then the same for Asterisk TEST-split prompts (real neutral
-speech; reserved vm-* files are never read).
+sentences) spoken by three of the corpus's voices (espeak-ng, festival, flite) with the corpus's
+prosody for that emotion at intensity 1 (training/corpus/voices.py: anger, fear, joy and
+surprise faster, higher and wider; sadness, disgust and contempt slower, lower and narrower).
+`measure` reads every clip with voice_emotion and prints arousal per emotion, the separation of
+high- from low-arousal clips and the category accuracy, then the same for Asterisk TEST-split
+prompts (real neutral speech; reserved vm-* files are never read).
 
     .venv/bin/python training/build_voice_eval.py build
     .venv/bin/python training/build_voice_eval.py measure --asterisk 40
@@ -15,8 +15,6 @@ speech; reserved vm-* files are never read).
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -24,23 +22,15 @@ from pathlib import Path
 import numpy as np
 
 from emosync.atomic import atomic_write_bytes
+from emosync.evaluation.asterisk import wav_bytes
 from emosync.inference.emotion_voice import voice_emotion
 from emosync.rigs.emotions import dominant
+from emosync.training.corpus.voices import SAMPLE_RATE, Voice, prosody_for, synthesize
 
 ROOT = Path(__file__).resolve().parent.parent / "data" / "voice_eval"
 HIGH = ("angry", "fear", "happy", "surprised")
 LOW = ("sad", "disgusted", "contempt")
-# espeak-ng: words per minute, pitch 0-99, amplitude 0-200; festival: duration stretch, volume.
-PROFILES = {
-    "neutral": (175, 50, 100, 1.0, 1.0),
-    "angry": (210, 65, 180, 0.85, 1.8),
-    "fear": (230, 80, 110, 0.8, 1.0),
-    "happy": (200, 72, 140, 0.9, 1.4),
-    "surprised": (185, 85, 140, 0.95, 1.4),
-    "sad": (125, 25, 55, 1.35, 0.5),
-    "disgusted": (135, 30, 90, 1.25, 0.9),
-    "contempt": (150, 35, 85, 1.1, 0.8),
-}
+EMOTIONS = ("neutral", *HIGH, *LOW)
 SENTENCES = {
     "neutral": ("The meeting is on the third floor", "Please send me the report by Friday"),
     "angry": ("I am furious with you", "This makes me so angry"),
@@ -51,39 +41,25 @@ SENTENCES = {
     "disgusted": ("That is disgusting", "The smell makes me sick"),
     "contempt": ("You are beneath me", "How pathetic you are"),
 }
-VOICES = ("en-us", "en+f3")
+# The corpus's synthesisers and per-emotion prosody (training/corpus/voices.py), three engines.
+VOICES = (
+    Voice("espeak-ng", "en-us", "en-us"),
+    Voice("festival", "cmu_us_slt_arctic_hts", "en-us"),
+    Voice("flite", "rms", "en-us"),
+)
 
 
-def _espeak(text: str, voice: str, profile: tuple, path: Path) -> None:
-    rate, pitch, amp = profile[:3]
-    args = ["espeak-ng", "-v", voice, "-s", str(rate), "-p", str(pitch), "-a", str(amp)]
-    subprocess.run([*args, "-w", str(path), text], check=True)
-
-
-def _festival(text: str, profile: tuple, path: Path) -> None:
-    stretch, volume = profile[3:]
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False) as f:
-        f.write(text)
-    scheme = f"(Parameter.set 'Duration_Stretch {stretch})"
-    subprocess.run(
-        ["text2wave", "-eval", scheme, "-scale", str(volume), "-o", str(path), f.name],
-        check=True,
-        capture_output=True,
-    )
-    Path(f.name).unlink()
-
-
-def build(root: Path = ROOT) -> int:
+def build(root: Path = ROOT, seed: int = 0) -> int:
     root.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
     n = 0
     for emotion, sentences in SENTENCES.items():
         for k, text in enumerate(sentences):
             for voice in VOICES:
-                _espeak(text, voice, PROFILES[emotion], root / f"{emotion}_{k}_{voice}.wav")
+                samples = synthesize(voice, text, prosody_for(emotion, 1.0, rng))
+                path = root / f"{emotion}_{k}_{voice.engine}-{voice.name}.wav"
+                atomic_write_bytes(path, wav_bytes(samples, SAMPLE_RATE), force=True)
                 n += 1
-            _festival(text, PROFILES[emotion], root / f"{emotion}_{k}_festival.wav")
-            n += 1
-    atomic_write_bytes(root / "profiles.json", json.dumps(PROFILES).encode(), force=True)
     return n
 
 
@@ -98,7 +74,7 @@ def measure_synthetic(root: Path = ROOT) -> None:
     for path in sorted(root.glob("*.wav")):
         got, arousal, secs = _read(path)
         rows.append((path.stem.split("_")[0], got, arousal, secs))
-    for emotion in PROFILES:
+    for emotion in EMOTIONS:
         a = [r[2] for r in rows if r[0] == emotion]
         print(f"{emotion:10s} arousal mean {np.mean(a):+.2f} (n={len(a)})")
     high = [r[2] for r in rows if r[0] in HIGH]
@@ -111,7 +87,7 @@ def measure_synthetic(root: Path = ROOT) -> None:
 
 
 def measure_asterisk(count: int) -> None:
-    from emosync.evaluation.asterisk import decode_g722, list_prompts, wav_bytes
+    from emosync.evaluation.asterisk import decode_g722, list_prompts
 
     prompts = list_prompts("test")[:count]
     rows = []
