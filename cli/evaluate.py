@@ -24,6 +24,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default="neutral",
         help="'neutral', 'all' (the seven at intensity 1), or a comma list",
     )
+    p.add_argument(
+        "--engines",
+        metavar="LIST",
+        help="compare engines on the same clips ('phonetic,neural'); the folder may also be a "
+        "corpus (its held-out splits are read). Default: the phonetic-engine report",
+    )
     p.add_argument("--fps", type=float, default=60.0)
     p.add_argument("--json", metavar="OUT", help="also write the report as JSON")
     p.add_argument("--force", action="store_true", help="overwrite the JSON report")
@@ -43,14 +49,36 @@ def run(args: argparse.Namespace) -> int:
         if args.emotions == "all"
         else tuple(e.strip() for e in args.emotions.split(",") if e.strip())
     )
-    report = evaluate_dir(
-        folder,
-        use_transcript=not args.no_transcript,
-        emotions=emotions,
-        fps=args.fps,
-        progress=ProgressBar("evaluating"),
-    )
-    print(format_report(report))
+    if args.engines:
+        report = _compare(folder, args, emotions)
+    else:
+        report = evaluate_dir(
+            folder,
+            use_transcript=not args.no_transcript,
+            emotions=emotions,
+            fps=args.fps,
+            progress=ProgressBar("evaluating"),
+        )
+        print(format_report(report))
     if args.json:
         atomic_write_text(args.json, json.dumps(report, indent=2), force=args.force)
     return 0
+
+
+def _compare(folder: Path, args: argparse.Namespace, emotions) -> dict:
+    from emosync.evaluation.compare import ENGINES, compare_dir, format_comparison
+
+    engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+    unknown = [e for e in engines if e not in ENGINES]
+    if not engines or unknown:
+        raise InputError(f"--engines takes a comma list of {', '.join(ENGINES)}")
+    report = compare_dir(
+        folder,
+        engines=engines,
+        emotions=emotions,
+        fps=args.fps,
+        use_transcript=not args.no_transcript,
+        progress=ProgressBar("comparing"),
+    )
+    print(format_comparison(report))
+    return report

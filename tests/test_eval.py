@@ -93,3 +93,21 @@ def test_evaluate_without_transcript(three_prompts: Path) -> None:
     assert report["mode"] == "recognition" and report["n_clips"] == 3
     assert report["scores"]["neutral"]["n_bilabial"] > 0
     assert "≥ 0.80" in format_report(report)
+
+
+@needs_package
+def test_eval_command_compares_engines(three_prompts: Path, capsys) -> None:
+    from emosync.cli.main import main
+
+    assert main(["eval", str(three_prompts), "--engines", "phonetic,neural", "--no-transcript"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split()[:2] for line in out.splitlines() if line.startswith(("phonetic", "neural"))]
+    assert ["phonetic", "neutral"] in rows and ["neural", "neutral"] in rows
+    assert "3 clips" in out
+
+
+def test_eval_command_rejects_unknown_engines(tmp_path: Path, capsys) -> None:
+    from emosync.cli.main import main
+
+    assert main(["eval", str(tmp_path), "--engines", "phonetic,magic"]) == 2
+    assert "--engines takes" in capsys.readouterr().err
