@@ -49,7 +49,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--intensity", default="1.0", help="emotion intensity, 0 to 1.5 (default 1)")
     p.add_argument("--timeline", metavar="FILE.json", help="emotion segments along the clip")
     p.add_argument("--fps", default="60", help="frames per second (default 60)")
-    p.add_argument("--engine", default="auto", choices=ENGINES)
+    p.add_argument(
+        "--engine",
+        default="auto",
+        choices=ENGINES,
+        help="auto (default): phonetic when a transcript is given, else the neural network",
+    )
     p.add_argument(
         "--rig",
         default="arkit",

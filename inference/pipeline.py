@@ -54,7 +54,7 @@ def animate(
     source: str | Path | Audio, options: AnimateOptions, progress: Progress | None = None
 ) -> FaceCurves:
     """Animate one clip. Raises InputError for anything the user can fix."""
-    engine = resolve_engine(options.engine)
+    engine = resolve_engine(options.engine, options.transcript)
     if not 1.0 <= options.fps <= 240.0:
         raise InputError(f"fps must be between 1 and 240, got {options.fps:g}")
     timeline, expression, emotion_warnings = emotion_condition(options)
@@ -91,12 +91,13 @@ def animate(
     return FaceCurves(float(options.fps), values, metadata=metadata)
 
 
-def resolve_engine(engine: str) -> str:
-    """The engine to run: "auto" means neural once its model is shipped and measured better."""
+def resolve_engine(engine: str, transcript: str | None = None) -> str:
+    """The engine to run: "auto" is phonetic with a transcript, else neural when its model is
+    shipped and measured better (inference.neural.auto_engine)."""
     if engine not in ENGINES:
         raise InputError(f"unknown engine '{engine}'; choose one of: {', '.join(ENGINES)}")
     if engine == "auto":
-        return auto_engine()
+        return auto_engine(transcript=transcript)
     if engine == "neural" and not model_available():
         raise InputError("the neural engine's model file is not installed; use --engine phonetic")
     return engine

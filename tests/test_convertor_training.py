@@ -110,6 +110,9 @@ def test_tiny_training_run_end_to_end(corpus, tmp_path):
     assert model.metadata["fps"] == "50" and model.metadata["hop_length"] == "160"
     assert model.meta_json("training_data")["clips"] == 3
     assert "--config tiny" in model.metadata["trained_with"]
+    knots = model.meta_json("calibration")["maps"]["jawOpen"]
+    assert len(knots["model"]) == len(knots["teacher"]) == 21
+    assert np.all(np.diff(knots["model"]) > 0)
     wav = next(corpus.rglob("a_happy.wav"))
     import soundfile as sf
 

@@ -161,8 +161,13 @@ def test_loads_and_reads_contract(conv):
         ({"channels": json.dumps(list(ARKIT_NAMES))}, "channels"),
         ({"phones": json.dumps(PHONE_LIST[1:])}, "SIL"),
         ({"kind": "lipreader"}, "expected 'convertor'"),
+        ({"calibration": json.dumps({"maps": {"jawOpen": {"model": [0.5, 0.2],
+                                                          "teacher": [0, 1]}}})}, "monotone"),
+        ({"calibration": json.dumps({"maps": {"jawWide": {"model": [0, 1],
+                                                          "teacher": [0, 1]}}})}, "malformed"),
+        ({"calibration": "[1, 2]"}, "no 'maps'"),
     ],
-)
+)  # fmt: skip
 def test_contract_breaks_are_one_line_errors(tmp_path, change, message):
     from emosync.inference.neural import NeuralConvertor
 
@@ -170,6 +175,25 @@ def test_contract_breaks_are_one_line_errors(tmp_path, change, message):
     with pytest.raises(InputError, match=message) as err:
         NeuralConvertor(path)
     assert "\n" not in str(err.value)
+
+
+def test_calibration_maps_the_channel_and_nothing_else(tmp_path, conv):
+    from emosync.inference.neural import NeuralConvertor
+
+    knots = {"model": [0.0, 0.5, 1.0], "teacher": [0.0, 0.8, 1.0]}
+    path = make_convertor(tmp_path, calibration=json.dumps({"maps": {"jawOpen": knots}}))
+    calibrated = NeuralConvertor(path)
+    samples = speechlike(2.0)
+    emotion = np.zeros(7, np.float32)
+    raw = conv.convert(samples, emotion).curves
+    mapped = calibrated.convert(samples, emotion).curves
+    j = ARKIT_NAMES.index("jawOpen")
+    assert np.allclose(
+        mapped[:, j], np.interp(raw[:, j], knots["model"], knots["teacher"]), atol=1e-5
+    )
+    others = [i for i in range(mapped.shape[1]) if i != j]
+    assert np.array_equal(mapped[:, others], raw[:, others])
+    assert np.any(mapped[:, j] > raw[:, j] + 1e-3)
 
 
 def test_modified_model_file_is_refused(tmp_path):
@@ -295,3 +319,5 @@ def test_auto_engine_needs_the_model_and_the_verdict(tmp_path):
     assert neural.auto_engine(tmp_path / "missing.onnx") == "phonetic"
     expected = "neural" if neural.NEURAL_BEATS_PHONETIC else "phonetic"
     assert neural.auto_engine(make_convertor(tmp_path)) == expected
+    assert neural.auto_engine(make_convertor(tmp_path), transcript="hello there") == "phonetic"
+    assert neural.auto_engine(make_convertor(tmp_path), transcript="  ") == expected

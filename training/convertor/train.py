@@ -1,5 +1,5 @@
 """Train the lip reader, the curve emotion classifier and then the neural convertor; export both
-ONNX models and log a summary.
+ONNX models, calibrate the convertor's outputs on the val split (calibrate.py) and log a summary.
 
     python training/convertor/train.py --corpus data/corpus/small --config small \
         --out inference/assets/
@@ -26,6 +26,7 @@ import torch
 from emosync.rigs.emotions import N_EMOTIONS
 from emosync.rigs.mouth import SEAL_GAP
 from emosync.training.convertor import losses as L
+from emosync.training.convertor.calibrate import calibrate
 from emosync.training.convertor.dataset import (
     Batch,
     Clip,
@@ -35,7 +36,7 @@ from emosync.training.convertor.dataset import (
     load_corpus,
     mel_stats,
 )
-from emosync.training.convertor.export import export_models
+from emosync.training.convertor.export import CONVERTOR_FILE, export_models
 from emosync.training.convertor.model import (
     ContrastiveProjector,
     Convertor,
@@ -86,12 +87,12 @@ CONFIGS = {
         threads=1,
     ),
     "small": TrainConfig(
-        ConvertorConfig(channels=160),
-        reader_steps=200,
-        steps=3000,
+        ConvertorConfig(channels=128),
+        reader_steps=300,
+        steps=8000,
         batch=8,
         frames=200,
-        minutes=100,
+        minutes=80,
     ),
     "large": TrainConfig(
         ConvertorConfig(channels=256, film_hidden=96),
@@ -369,6 +370,8 @@ def main(argv: list[str] | None = None) -> dict:
     files = export_models(
         model.cpu(), reader.cpu(), args.out, provenance, command, force=args.force
     )
+    calibration = calibrate(args.out / CONVERTOR_FILE, val)
+    summary["calibrated"] = f"{', '.join(calibration['maps'])} on {calibration['clips']} val clips"
     summary["files"] = {p.name: p.stat().st_size for p in files}
     if args.checkpoint:
         save_checkpoint(args.checkpoint, model, reader, classifier)
