@@ -42,8 +42,8 @@ TARGET_MISSED = pytest.mark.xfail(reason="held-out target not met yet, see docs/
     ("prompt", "expected"),
     [("furious", "angry"), ("quietly furious", "angry"), ("gobsmacked", "surprised"),
      ("she looks jubilant", "happy"), ("seething", "angry"),
+     ("crestfallen", "sad"),
      pytest.param("spooked", "fear", marks=TARGET_MISSED),
-     pytest.param("crestfallen", "sad", marks=TARGET_MISSED),
      pytest.param("quietly seething", "angry", marks=TARGET_MISSED)],
 )  # fmt: skip
 def test_reads_unseen_words(prompt, expected):

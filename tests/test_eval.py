@@ -95,13 +95,17 @@ def test_evaluate_without_transcript(three_prompts: Path) -> None:
     assert "≥ 0.80" in format_report(report)
 
 
+ENGINE_NAMES = ("phonetic", "neural")
+
+
 @needs_package
 def test_eval_command_compares_engines(three_prompts: Path, capsys) -> None:
     from emosync.cli.main import main
 
-    assert main(["eval", str(three_prompts), "--engines", "phonetic,neural", "--no-transcript"]) == 0
+    args = ["eval", str(three_prompts), "--engines", "phonetic,neural", "--no-transcript"]
+    assert main(args) == 0
     out = capsys.readouterr().out
-    rows = [line.split()[:2] for line in out.splitlines() if line.startswith(("phonetic", "neural"))]
+    rows = [line.split()[:2] for line in out.splitlines() if line.startswith(ENGINE_NAMES)]
     assert ["phonetic", "neutral"] in rows and ["neural", "neutral"] in rows
     assert "3 clips" in out
 

@@ -138,8 +138,10 @@ def runtime_predictor(model_path: Path) -> evaluate.Predict:
     encoder = TextEncoder(model_path)
 
     def predict(texts):
-        states, conf = encoder.run(list(texts))
-        return states, conf
+        # one prompt per call, as the runtime reads them: dynamic int8 picks its activation
+        # scales per call, so a batch would score a slightly different model
+        outs = [encoder.run([t]) for t in texts]
+        return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
 
     return predict
 
