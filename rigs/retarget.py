@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from emosync.rigs.channels import ARKIT_NAMES, N_BLENDSHAPES
+from emosync.rigs.mouth import sealed
 
 VRM_EXPRESSIONS: tuple[str, ...] = (
     "happy", "angry", "sad", "relaxed", "surprised",
@@ -126,6 +127,19 @@ def to_vrm(weights: np.ndarray) -> np.ndarray:
     return retarget(weights, ARKIT_TO_VRM)
 
 
+PP_CLOSE = 0.2  # mouthClose at which a sealed closure counts as a full PP
+
+
 def to_visemes(weights: np.ndarray) -> np.ndarray:
-    """ARKit weights → Oculus viseme weights, columns in OCULUS_VISEMES order."""
-    return retarget(weights, ARKIT_TO_VISEMES)
+    """ARKit weights → Oculus viseme weights, columns in OCULUS_VISEMES order.
+
+    Lips sealed against an open jaw (mouthClose holding them shut) are a bilabial whatever else
+    the mouth does, so PP is at least that closure: a projection alone can miss it when the
+    seal comes without the press and roll of the PP prototype (the neural engine's seals)."""
+    w = np.asarray(weights, dtype=np.float32)
+    out = retarget(w, ARKIT_TO_VISEMES)
+    close = w[:, ARKIT_NAMES.index("mouthClose")]
+    closure = np.clip(close / PP_CLOSE, 0.0, 1.0) * sealed(w)
+    pp = OCULUS_VISEMES.index("PP")
+    out[:, pp] = np.maximum(out[:, pp], closure)
+    return out
