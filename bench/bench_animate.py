@@ -83,11 +83,12 @@ def main() -> None:
         atomic_write_bytes(wav, wav_bytes(samples))
         print(f"{'run':<28}{'wall s':>9}{'CPU s':>9}{'RTF':>9}{'vs ref CPU':>12}")
         curves = None
-        for label, text in (
-            ("animate, with transcript", transcript),
-            ("animate, recognition", None),
+        for label, text, engine in (
+            ("animate, with transcript", transcript, "phonetic"),
+            ("animate, recognition", None, "phonetic"),
+            ("animate, no transcript, auto", None, "auto"),
         ):
-            options = AnimateOptions(transcript=text, fps=60.0, engine="phonetic")
+            options = AnimateOptions(transcript=text, fps=60.0, engine=engine)
             wall, cpu, result = timed(lambda o=options: animate(wav, o), args.repeat)
             curves = curves or result
             speedup = ref_cpu / cpu if cpu > 0 else float("inf")
