@@ -52,10 +52,12 @@ WINDOW_FRAMES = 500  # output frames per model call on whole clips (10 s)
 OVERLAP_FRAMES = 10  # output frames crossfaded between neighbouring windows
 STREAM_WINDOW_FRAMES = 100  # the most output frames one streaming call computes
 ENERGY_RATE = 100.0  # frame_energy values per second
+SMOOTH_SIGMA = 1.0  # model frames; offline zero-phase smoothing (docs/training.md, "Smoothing")
 
-# engine "auto" picks the neural engine only when its measured eval beats the phonetic engine
-# without a transcript (docs/quality.md, "Neural engine": seal 0.953 vs 0.926, open vowel 0.979
-# vs 0.948 on the Asterisk test split); set from that measurement, not by hand-waving.
+# engine "auto" picks the neural engine on clips without a transcript when this is True. Set from
+# measurement (docs/quality.md, "Neural engine"): on the Asterisk test split it ties the phonetic
+# engine on seal and open vowels (0.932/0.943 vs 0.926/0.948), on held-out voices and a held-out
+# language it is far ahead (seal 0.94-0.97 vs 0.62-0.80), and it runs 40x faster.
 NEURAL_BEATS_PHONETIC = True
 
 EmotionSource = np.ndarray | Callable[[np.ndarray], np.ndarray]  # [F × 7] at 50 fps, or f(times)
@@ -139,10 +141,15 @@ class NeuralConvertor:
         mel = np.ascontiguousarray(mel, dtype=np.float32)[None]
         emo = np.ascontiguousarray(emotion, dtype=np.float32)[None]
         curves, logits = self.model.run({"mel": mel, "emotion": emo})
-        curves = curves[0]
+        return NeuralOutput(curves[0], softmax(logits[0]))
+
+    def calibrate(self, curves: np.ndarray) -> np.ndarray:
+        """The model's output calibration (metadata `calibration`), fitted on smoothed whole-clip
+        output: `neural_face` applies it after smooth_frames, the stream to its raw frames."""
+        out = np.array(curves, dtype=np.float32)
         for i, (xs, ys) in self.calibration.items():
-            curves[:, i] = np.interp(curves[:, i], xs, ys)
-        return NeuralOutput(curves, softmax(logits[0]))
+            out[:, i] = np.interp(out[:, i], xs, ys)
+        return out
 
     def convert(
         self,
@@ -424,7 +431,7 @@ class NeuralStream:
 
     def _frames(self, out: NeuralOutput) -> np.ndarray:
         self.last_phones = out.phones
-        curves = out.curves.copy()
+        curves = self.conv.calibrate(out.curves)
         if self.seal and len(curves):
             weights = enforce_seal(curves[:, :N_BLENDSHAPES], self.conv.seal_track(out.phones))
             curves[:, :N_BLENDSHAPES] = weights
@@ -432,6 +439,20 @@ class NeuralStream:
 
 
 # --- the engine -------------------------------------------------------------------------------
+
+
+def smooth_frames(values: np.ndarray, sigma: float) -> np.ndarray:
+    """Zero-phase Gaussian smoothing along time (edges held). The network's jaw moves a little
+    every frame; a whole clip can be smoothed both ways, a stream cannot (it would need more
+    look-ahead), so only `neural_face` uses it."""
+    if sigma <= 0 or len(values) < 2:
+        return values
+    radius = int(np.ceil(3 * sigma))
+    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
+    taps /= taps.sum()
+    padded = np.pad(values, ((radius, radius), (0, 0)), mode="edge")
+    windows = np.lib.stride_tricks.sliding_window_view(padded, len(taps), axis=0)
+    return (windows @ taps).astype(values.dtype)
 
 
 def resample_frames(values: np.ndarray, n_out: int, fps: float) -> np.ndarray:
@@ -466,7 +487,7 @@ def neural_face(
     out = conv.convert(audio.samples, emotion)
     n_model = len(out.curves)
     n = max(1, round(audio.duration * fps))
-    curves = resample_frames(out.curves, n, fps)
+    curves = resample_frames(conv.calibrate(smooth_frames(out.curves, SMOOTH_SIGMA)), n, fps)
     seal = resample_frames(conv.seal_track(out.phones)[:, None], n, fps)[:, 0]
     times = np.arange(n) / float(fps)
     states = emotion_reader(emotion)(0, n_model)

@@ -178,6 +178,7 @@ def test_contract_breaks_are_one_line_errors(tmp_path, change, message):
 
 
 def test_calibration_maps_the_channel_and_nothing_else(tmp_path, conv):
+    """`calibrate` maps jawOpen by the metadata's knots and leaves the other 54 outputs."""
     from emosync.inference.neural import NeuralConvertor
 
     knots = {"model": [0.0, 0.5, 1.0], "teacher": [0.0, 0.8, 1.0]}
@@ -186,7 +187,8 @@ def test_calibration_maps_the_channel_and_nothing_else(tmp_path, conv):
     samples = speechlike(2.0)
     emotion = np.zeros(7, np.float32)
     raw = conv.convert(samples, emotion).curves
-    mapped = calibrated.convert(samples, emotion).curves
+    assert np.array_equal(calibrated.convert(samples, emotion).curves, raw)  # convert stays raw
+    mapped = calibrated.calibrate(raw)
     j = ARKIT_NAMES.index("jawOpen")
     assert np.allclose(
         mapped[:, j], np.interp(raw[:, j], knots["model"], knots["teacher"]), atol=1e-5

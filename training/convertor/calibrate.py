@@ -7,9 +7,10 @@ distribution to the teacher's, fitted on the corpus `val` split, stored in the O
 A network trained with L1 on curves whose timing it can only estimate draws its peaks in:
 on the val split the shipped model's median jawOpen was 0.095 against the teacher's 0.156, and
 open vowels reached 0.7 of the teacher's opening. A monotone map per channel (21 quantile
-knots; `NeuralConvertor` interpolates it on every output frame) restores the teacher's range
-without touching timing. Only jawOpen is mapped by default: on val, mapping jawOpen alone kept
-the better of seal and open-vowel rate highest (docs/training.md, "Calibration").
+knots, fitted on the output as `neural_face` smooths it; `NeuralConvertor.calibrate` applies
+it) restores the teacher's range without touching timing. Only jawOpen is mapped by default:
+on val, mapping jawOpen alone kept the worse of seal and open-vowel rate highest
+(docs/training.md, "Calibration").
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ import numpy as np
 import onnx
 
 from emosync.atomic import atomic_write_bytes
-from emosync.inference.neural import CALIBRATION_KEY, NeuralConvertor
+from emosync.inference.neural import (
+    CALIBRATION_KEY,
+    SMOOTH_SIGMA,
+    NeuralConvertor,
+    smooth_frames,
+)
 from emosync.rigs.channels import ARKIT_NAMES
 from emosync.training.convertor.dataset import Clip, load_corpus
 from emosync.training.convertor.export import update_manifest
@@ -36,9 +42,9 @@ def fit(conv: NeuralConvertor, clips: list[Clip], channels: tuple[str, ...]) -> 
     """{"maps": {channel: {"model": knots, "teacher": knots}}, ...} from the clips."""
     model, teacher = [], []
     for clip in clips:
-        out = conv.convert(clip.audio(), clip.emotion)
-        n = min(len(out.curves), len(clip.curves))
-        model.append(out.curves[:n])
+        out = smooth_frames(conv.convert(clip.audio(), clip.emotion).curves, SMOOTH_SIGMA)
+        n = min(len(out), len(clip.curves))
+        model.append(out[:n])
         teacher.append(clip.curves[:n])
     m, t = np.concatenate(model), np.concatenate(teacher)
     maps = {}
@@ -71,7 +77,6 @@ def write(model_path: Path, calibration: dict) -> str:
 def calibrate(model_path: Path, clips: list[Clip], channels=DEFAULT_CHANNELS) -> dict:
     """Fit the maps on `clips` (the val split) and store them in the model at model_path."""
     conv = NeuralConvertor(model_path)
-    conv.calibration = {}  # fit on the raw outputs, never on an earlier calibration
     calibration = fit(conv, clips, tuple(channels))
     write(model_path, calibration)
     return calibration
