@@ -57,7 +57,7 @@ SMOOTH_SIGMA = 1.0  # model frames; offline zero-phase smoothing (docs/training.
 # engine "auto" picks the neural engine on clips without a transcript when this is True. Set from
 # measurement (docs/quality.md, "Neural engine"): on the Asterisk test split it ties the phonetic
 # engine on seal and open vowels (0.932/0.943 vs 0.926/0.948), on held-out voices and a held-out
-# language it is far ahead (seal 0.94-0.97 vs 0.62-0.80), and it runs 40x faster.
+# language it is far ahead (seal 0.94-0.97 vs 0.62-0.80), and it runs about 35x faster.
 NEURAL_BEATS_PHONETIC = True
 
 EmotionSource = np.ndarray | Callable[[np.ndarray], np.ndarray]  # [F × 7] at 50 fps, or f(times)
