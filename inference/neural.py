@@ -31,6 +31,7 @@ from emosync.inference.life import LifeSettings, life_frames
 from emosync.inference.onnx_model import Model, ModelFileError, asset_path, load_model
 from emosync.rigs.channels import ARKIT_NAMES, N_BLENDSHAPES, ROTATION_NAMES
 from emosync.rigs.emotions import EMOTIONS, MAX_INTENSITY, N_EMOTIONS
+from emosync.rigs.mouth import sealed
 from emosync.rigs.phonemes import BILABIAL, SILENCE
 
 MODEL_NAME = "convertor.onnx"
@@ -52,6 +53,7 @@ WINDOW_FRAMES = 500  # output frames per model call on whole clips (10 s)
 OVERLAP_FRAMES = 10  # output frames crossfaded between neighbouring windows
 STREAM_WINDOW_FRAMES = 100  # the most output frames one streaming call computes
 ENERGY_RATE = 100.0  # frame_energy values per second
+ACTIVE_CLOSURE = 0.05  # mouthClose of a closure against an open jaw (not lips at rest)
 SMOOTH_SIGMA = 1.0  # model frames; offline zero-phase smoothing (docs/training.md, "Smoothing")
 
 # engine "auto" picks the neural engine on clips without a transcript when this is True. Set from
@@ -468,6 +470,18 @@ def resample_frames(values: np.ndarray, n_out: int, fps: float) -> np.ndarray:
     return out
 
 
+def neutral_closures(conv: NeuralConvertor, samples: np.ndarray, seal: np.ndarray) -> np.ndarray:
+    """1 on the model frames where the neutral rendition of the clip holds the lips shut against
+    an open jaw (a closure heard in the audio), else 0. An emotional rendition keeps those
+    closures: lips follow the content, the emotion shows everywhere else. It costs a second
+    model pass, and only emotional clips pay it."""
+    neutral = conv.convert(samples, np.zeros(N_EMOTIONS, np.float32)).curves
+    weights = conv.calibrate(smooth_frames(neutral, SMOOTH_SIGMA))[:, :N_BLENDSHAPES]
+    weights = enforce_seal(weights, seal)
+    active = weights[:, ARKIT_NAMES.index("mouthClose")] >= ACTIVE_CLOSURE
+    return (sealed(weights) & active).astype(np.float32)
+
+
 def neural_face(
     audio: Audio,
     emotion: EmotionSource,
@@ -488,9 +502,12 @@ def neural_face(
     n_model = len(out.curves)
     n = max(1, round(audio.duration * fps))
     curves = resample_frames(conv.calibrate(smooth_frames(out.curves, SMOOTH_SIGMA)), n, fps)
-    seal = resample_frames(conv.seal_track(out.phones)[:, None], n, fps)[:, 0]
-    times = np.arange(n) / float(fps)
     states = emotion_reader(emotion)(0, n_model)
+    seal = conv.seal_track(out.phones)
+    if np.any(states > 0):
+        seal = np.maximum(seal, neutral_closures(conv, audio.samples, seal))
+    seal = resample_frames(seal[:, None], n, fps)[:, 0]
+    times = np.arange(n) / float(fps)
     states_at_fps = resample_frames(states, n, fps)
     energy = frame_energy(audio.samples)
     energy_at_fps = np.interp(times, np.arange(energy.size) / ENERGY_RATE, energy)

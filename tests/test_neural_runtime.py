@@ -323,3 +323,37 @@ def test_auto_engine_needs_the_model_and_the_verdict(tmp_path):
     assert neural.auto_engine(make_convertor(tmp_path)) == expected
     assert neural.auto_engine(make_convertor(tmp_path), transcript="hello there") == "phonetic"
     assert neural.auto_engine(make_convertor(tmp_path), transcript="  ") == expected
+
+
+def test_an_emotional_rendition_keeps_the_neutral_closures(model_path):
+    """Content-emotion exchange at inference: where the neutral rendition holds the lips shut
+    against an open jaw, the emotional one is sealed too; elsewhere the emotion is untouched."""
+    from emosync.inference.neural import NeuralConvertor, NeuralOutput, neural_face
+
+    class Scripted(NeuralConvertor):
+        def convert(self, samples, emotion, **kw):
+            n = self.n_frames(np.asarray(samples).size)
+            curves = np.zeros((n, len(ARKIT_NAMES) + 3), np.float32)
+            curves[:, ARKIT_NAMES.index("jawOpen")] = 0.3
+            emotional = np.any(np.asarray(emotion) > 0)
+            if emotional:  # a disgust-like upper lip that keeps the lips apart
+                curves[:, ARKIT_NAMES.index("mouthUpperUpLeft")] = 0.6
+                curves[:, ARKIT_NAMES.index("mouthUpperUpRight")] = 0.6
+            else:  # the neutral rendition closes the lips on frames 40-49
+                curves[40:50, ARKIT_NAMES.index("mouthClose")] = 0.3
+            phones = np.zeros((n, len(self.phones)), np.float32)
+            phones[:, 0] = 1.0  # the phone head hears no bilabial at all
+            return NeuralOutput(curves, phones)
+
+    conv = Scripted(model_path)
+    audio = Audio(np.zeros(SAMPLE_RATE * 2, np.float32), SAMPLE_RATE, "scripted")
+    disgusted = np.zeros(7, np.float32)
+    disgusted[EMOTIONS.index("disgusted")] = 1.0
+    off = LifeSettings(0, 0, 0)
+    face = neural_face(audio, disgusted, off, 0, 50.0, conv).values[:, :N_BLENDSHAPES]
+    sealed = mouth.sealed(face)
+    assert sealed[41:49].all()
+    assert not sealed[:35].any() and not sealed[55:].any()
+    assert face[:35, ARKIT_NAMES.index("mouthUpperUpLeft")].min() > 0.5
+    neutral = neural_face(audio, np.zeros(7, np.float32), off, 0, 50.0, conv)
+    assert mouth.sealed(neutral.values[:, :N_BLENDSHAPES])[41:49].all()
