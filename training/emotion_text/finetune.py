@@ -1,9 +1,9 @@
-"""Fine-tunes the top of MiniLM together with the head (the frozen-encoder head reads negation
-and degree words poorly: docs/emotion.md).
+"""Fine-tunes the top `layers` transformer layers of MiniLM together with the head (the
+frozen-encoder head reads negation and degree words poorly: docs/emotion.md).
 
-The word-piece embeddings and the lower layers stay frozen, so a word the prompts never use is
-still represented the way the pretrained model represents it; only the upper layers learn how
-"not", "slightly" and context words change a feeling.
+The word-piece embeddings (and any layer below `layers`) stay frozen, so a word the prompts
+never use still enters the model the way the pretrained model represents it; the tuned layers
+learn how "not", "slightly" and context words change a feeling. The shipped model tunes all six.
 """
 
 from __future__ import annotations
