@@ -49,6 +49,7 @@ class EMOSYNC_PT_main(_Base, bpy.types.Panel):
                 layout.label(text="No such sound strip", icon="ERROR")
         layout.prop(settings, "transcript")
         layout.prop(settings, "transcript_path")
+        layout.prop(settings, "engine")
         layout.separator()
         layout.operator("emosync.generate", icon="PLAY_SOUND")
         if settings.status:

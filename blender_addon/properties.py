@@ -63,6 +63,14 @@ class EMOSYNC_PG_settings(bpy.types.PropertyGroup):
     transcript_path: StringProperty(
         name="Transcript File", subtype="FILE_PATH", options=PATH_OPTIONS
     )
+    engine: EnumProperty(
+        name="Engine",
+        items=[
+            ("AUTO", "Automatic", "Phonetic with a transcript, the neural network without one"),
+            ("NEURAL", "Neural", "The network hears the audio: any voice or language, no text"),
+            ("PHONETIC", "Phonetic", "Phones from the transcript, or recognised English words"),
+        ],
+    )
     preset: EnumProperty(name="Emotion", items=PRESETS, default="NONE")
     prompt: StringProperty(
         name="Prompt", description="Free text, e.g. 'slightly sad + a bit surprised'"

@@ -110,6 +110,7 @@ def build(context: bpy.types.Context) -> Request:
     text = emotion_text(settings)
     options = AnimateOptions(
         transcript=transcript(settings),
+        engine=settings.engine.lower(),
         emotion=text,
         intensity=settings.intensity,
         timeline=EmotionTimeline(segments, base=np.zeros(7)) if segments else None,

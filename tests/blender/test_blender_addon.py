@@ -49,6 +49,22 @@ def test_generate_keys_match_engine(scene, speech):
     assert abs(len(frames) - round(expected.duration * 30)) <= 1
 
 
+def test_engine_choice_reaches_the_animation(scene, speech):
+    face = make_face(keys=list(ARKIT_NAMES))
+    settings = _setup(speech)
+    keys = face.data.shape_keys
+    got = {}
+    for engine in ("PHONETIC", "NEURAL"):
+        settings.engine = engine
+        settings.replace = True
+        assert bpy.ops.emosync.generate() == {"FINISHED"}
+        _, got[engine] = curve_values(keys, 'key_blocks["jawOpen"].value')
+        options = AnimateOptions(emotion="happy", fps=24.0, engine=engine.lower())
+        expected = animate(speech, options).channel("jawOpen")
+        np.testing.assert_allclose(got[engine], expected, atol=2e-3)
+    assert np.abs(got["PHONETIC"] - got["NEURAL"]).max() > 0.05
+
+
 def test_one_undo_step_takes_it_back(scene, speech):
     make_face()
     _setup(speech, "sad")
