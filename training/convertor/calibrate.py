@@ -16,12 +16,10 @@ on val, mapping jawOpen alone kept the worse of seal and open-vowel rate highest
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
 import numpy as np
-import onnx
 
 from emosync.atomic import atomic_write_bytes
 from emosync.inference.neural import (
@@ -32,7 +30,7 @@ from emosync.inference.neural import (
 )
 from emosync.rigs.channels import ARKIT_NAMES
 from emosync.training.convertor.dataset import Clip, load_corpus
-from emosync.training.convertor.export import update_manifest
+from emosync.training.onnx_files import sha256_bytes, update_manifest, with_metadata
 
 QUANTILES = np.linspace(0.0, 1.0, 21)
 DEFAULT_CHANNELS = ("jawOpen",)
@@ -58,27 +56,20 @@ def fit(conv: NeuralConvertor, clips: list[Clip], channels: tuple[str, ...]) -> 
     return {"maps": maps, "frames": int(len(m)), "clips": len(clips)}
 
 
-def write(model_path: Path, calibration: dict) -> str:
+def write(conv: NeuralConvertor, calibration: dict) -> None:
     """Store the calibration in the model's metadata; rewrite the file and its MANIFEST entry."""
-    model = onnx.load(str(model_path))
-    props = {p.key: p.value for p in model.metadata_props}
-    props[CALIBRATION_KEY] = json.dumps(calibration)
-    del model.metadata_props[:]
-    for key, value in props.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    data = model.SerializeToString()
-    atomic_write_bytes(model_path, data, force=True)
-    digest = hashlib.sha256(data).hexdigest()
-    update_manifest(model_path.parent, {model_path.name: digest})
-    return digest
+    path = conv.model.path
+    metadata = {**conv.model.metadata, CALIBRATION_KEY: json.dumps(calibration)}
+    data = with_metadata(path, metadata)
+    atomic_write_bytes(path, data, force=True)
+    update_manifest(path.parent, {path.name: sha256_bytes(data)})
 
 
 def calibrate(model_path: Path, clips: list[Clip], channels=DEFAULT_CHANNELS) -> dict:
     """Fit the maps on `clips` (the val split) and store them in the model at model_path."""
     conv = NeuralConvertor(model_path)
     calibration = fit(conv, clips, tuple(channels))
-    write(model_path, calibration)
+    write(conv, calibration)
     return calibration
 
 

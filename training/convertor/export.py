@@ -4,19 +4,17 @@ SHA-256 recorded in the assets folder's MANIFEST.json (read by inference/onnx_mo
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import tempfile
 from pathlib import Path
 
-import onnx
 import torch
 from torch import nn
 
-from emosync.atomic import atomic_write_bytes, atomic_write_text, check_writable
-from emosync.inference.onnx_model import MANIFEST_NAME
+from emosync.atomic import atomic_write_bytes, check_writable
 from emosync.rigs.emotions import EMOTIONS
 from emosync.training.convertor.model import OUTPUT_NAMES, PHONE_LABELS, Convertor, LipReader
+from emosync.training.onnx_files import sha256_bytes, update_manifest, with_metadata
 
 FORMAT_VERSION = "1.0"
 OPSET = 17
@@ -60,15 +58,6 @@ def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outpu
         )
 
 
-def _with_metadata(path: Path, metadata: dict[str, str]) -> bytes:
-    model = onnx.load(str(path))
-    del model.metadata_props[:]
-    for key, value in metadata.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, str(value)
-    return model.SerializeToString()
-
-
 def convertor_metadata(model: Convertor, provenance: dict, command: str) -> dict[str, str]:
     return {
         "kind": "convertor",
@@ -108,22 +97,14 @@ def convertor_onnx_bytes(model: Convertor, metadata: dict[str, str]) -> bytes:
         _export(
             _ConvertorGraph(model), (mel, emotion), path, ["mel", "emotion"], ["curves", "phones"]
         )
-        return _with_metadata(path, metadata)
+        return with_metadata(path, metadata)
 
 
 def lipreader_onnx_bytes(reader: LipReader, metadata: dict[str, str]) -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / LIPREADER_FILE
         _export(reader, (torch.rand(1, 32, 52),), path, ["curves"], ["phones"])
-        return _with_metadata(path, metadata)
-
-
-def update_manifest(out_dir: Path, entries: dict[str, str]) -> None:
-    """Merge {filename: sha256} into out_dir/MANIFEST.json, keeping other models' entries."""
-    path = out_dir / MANIFEST_NAME
-    manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    manifest.update(entries)
-    atomic_write_text(path, json.dumps(dict(sorted(manifest.items())), indent=2) + "\n", force=True)
+        return with_metadata(path, metadata)
 
 
 def export_models(
@@ -145,5 +126,5 @@ def export_models(
             raise ValueError(f"{name} is {len(data)} bytes, over the {MAX_BYTES}-byte limit")
         check_writable(out_dir / name, force)
     paths = [atomic_write_bytes(out_dir / name, data, force=force) for name, data in blobs.items()]
-    update_manifest(out_dir, {n: hashlib.sha256(d).hexdigest() for n, d in blobs.items()})
+    update_manifest(out_dir, {n: sha256_bytes(d) for n, d in blobs.items()})
     return paths

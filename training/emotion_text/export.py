@@ -8,22 +8,20 @@ The contract lives in metadata_props; inference/onnx_model.py checks it at load.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tempfile
 from pathlib import Path
 
-import onnx
 import torch
 from torch import nn
 
-from emosync.atomic import atomic_write_bytes, atomic_write_text
+from emosync.atomic import atomic_write_bytes
 from emosync.rigs.emotions import EMOTIONS, MAX_INTENSITY
+from emosync.training.onnx_files import sha256_bytes, update_manifest, with_metadata
 
 FORMAT_VERSION = "1"
 MODEL_NAME = "emotion_text.onnx"
 TOKENIZER_NAME = "tokenizer.json"
-MANIFEST_NAME = "MANIFEST.json"
 
 
 class EmotionHead(nn.Module):
@@ -108,28 +106,6 @@ def quantize(src: Path, dst: Path) -> None:
         op_types_to_quantize=["MatMul", "Gather"],
         per_channel=True,  # one scale per output column: the fine-tuned layers lose less
     )
-
-
-def with_metadata(path: Path, metadata: dict[str, str]) -> bytes:
-    model = onnx.load(str(path))
-    del model.metadata_props[:]
-    for key, value in metadata.items():
-        entry = model.metadata_props.add()
-        entry.key, entry.value = key, value
-    return model.SerializeToString()
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def update_manifest(out_dir: Path, entries: dict[str, str]) -> None:
-    """Merge {filename: sha256} into out_dir/MANIFEST.json (other models' entries are kept)."""
-    path = out_dir / MANIFEST_NAME
-    manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    manifest.update(entries)
-    text = json.dumps(dict(sorted(manifest.items())), indent=2) + "\n"
-    atomic_write_text(path, text, force=True)
 
 
 def export_all(
