@@ -128,9 +128,15 @@ def _read_term(term: str, encoder: TextEncoder | None) -> TextReading:
 
 
 def _load_tokenizer(path: Path, max_length: int):
+    verify_file(path)
+    return open_tokenizer(path, max_length)
+
+
+def open_tokenizer(path: Path, max_length: int):
+    """A `tokenizers` tokenizer that truncates at max_length and pads batches, as the model
+    was trained and exported with (training/emotion_text uses it too)."""
     from tokenizers import Tokenizer
 
-    verify_file(path)
     try:
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as exc:  # tokenizers raises a bare Exception for unreadable JSON

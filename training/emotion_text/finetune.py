@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from emosync.inference.emotion_text import open_tokenizer
 from emosync.rigs.emotions import MAX_INTENSITY
 
 
@@ -142,12 +143,8 @@ def predictor(model: SentenceHead, tokenize: Tokenize):
 
 
 def make_tokenizer(path, max_length: int) -> Tokenize:
-    """The runtime's tokenizer (tokenizers, padded batches), as torch tensors."""
-    from tokenizers import Tokenizer
-
-    tok = Tokenizer.from_file(str(path))
-    tok.enable_truncation(max_length=max_length)
-    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    """The runtime's tokenizer (padded batches), giving torch tensors."""
+    tok = open_tokenizer(path, max_length)
 
     def tokenize(texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         enc = tok.encode_batch(list(texts))
