@@ -20,17 +20,24 @@ AXIS = {name: i for i, name in enumerate(EMOTIONS)}
 RELEVANT_THRESHOLD = 0.5
 
 
+def categories(
+    states: np.ndarray, labelled: Sequence[tuple[str, str]]
+) -> tuple[list[bool], list[str]]:
+    """Whether each reading's dominant emotion is its label, and a line per miss."""
+    read = [EMOTIONS[int(np.argmax(s))] for s in states]
+    hits = [got == c for got, (_p, c) in zip(read, labelled, strict=True)]
+    misses = [
+        f"{p} -> {got} (want {c})"
+        for got, (p, c), ok in zip(read, labelled, hits, strict=True)
+        if not ok
+    ]
+    return hits, misses
+
+
 def score(predict: Predict) -> dict[str, float | list[str]]:
     words = [p for p, _c in heldout.WORDS]
     states, conf = predict(words)
-    hits = [
-        EMOTIONS[int(np.argmax(s))] == c for s, (_p, c) in zip(states, heldout.WORDS, strict=True)
-    ]
-    misses = [
-        f"{p} -> {EMOTIONS[int(np.argmax(s))]} (want {c})"
-        for s, (p, c), ok in zip(states, heldout.WORDS, hits, strict=True)
-        if not ok
-    ]
+    hits, misses = categories(states, heldout.WORDS)
     recalled = float(np.mean(conf >= RELEVANT_THRESHOLD))
 
     order_ok = 0
@@ -75,15 +82,8 @@ def score_validation(predict: Predict, examples: Sequence[tuple[str, str, float]
     and whether "slightly w" < "w" < "very w" and "not w" stays under 0.3 for each bare word."""
     texts = [p for p, _c, _b in examples]
     states, _conf = predict(texts)
-    hits = [
-        EMOTIONS[int(np.argmax(s))] == c for s, (_p, c, _b) in zip(states, examples, strict=True)
-    ]
+    hits, misses = categories(states, [(p, c) for p, c, _b in examples])
     bare = [(p, c) for p, c, _b in examples[::2]]  # each word comes bare, then in a context
-    misses = [
-        f"{p} -> {EMOTIONS[int(np.argmax(s))]} (want {c})"
-        for s, (p, c, _b), ok in zip(states, examples, hits, strict=True)
-        if not ok
-    ]
     order_ok = neg_ok = 0
     for word, cat in bare:
         s, _ = predict([f"slightly {word}", word, f"very {word}", f"not {word}"])
