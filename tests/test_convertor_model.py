@@ -29,13 +29,7 @@ from emosync.training.corpus.labels import make_labels  # noqa: E402
 SMALL = ConvertorConfig(channels=32, film_hidden=8, dropout=0.0)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small models on a shared 2-core machine run fastest on one torch thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(autouse=True)

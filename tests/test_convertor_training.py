@@ -41,13 +41,7 @@ from emosync.training.corpus.voices import ENGLISH_VOICES, Prosody  # noqa: E402
 ESPEAK = [v for v in ENGLISH_VOICES if v.key in ("espeak-ng:en-us", "espeak-ng:en-gb-x-rp")]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small models on a shared 2-core machine run fastest on one torch thread."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def _specs() -> list[ClipSpec]:

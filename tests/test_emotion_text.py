@@ -4,6 +4,7 @@ CLIP path (in .venv-clip)."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import re
 import shutil
@@ -167,13 +168,17 @@ def test_runtime_needs_no_torch():
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
-def test_heldout_words_are_not_training_words():
+def _training_module(name: str):
+    """A module of training/emotion_text (they import each other as top-level modules)."""
     sys.path.insert(0, str(TRAINING))
     try:
-        import heldout
-        import prompts
+        return importlib.import_module(name)
     finally:
         sys.path.remove(str(TRAINING))
+
+
+def test_heldout_words_are_not_training_words():
+    heldout, prompts = _training_module("heldout"), _training_module("prompts")
     vocab = prompts.vocabulary()
     assert heldout.overlap(vocab) == []
     assert heldout.leaks(vocab) == []
@@ -187,11 +192,7 @@ def test_heldout_words_are_not_training_words():
 
 
 def test_validation_words_stay_out_of_training():
-    sys.path.insert(0, str(TRAINING))
-    try:
-        import prompts
-    finally:
-        sys.path.remove(str(TRAINING))
+    prompts = _training_module("prompts")
     words = prompts.validation_words()
     assert len(words) > 50
     joined = "\n".join(e.text for e in prompts.build_examples(seed=0, scale=0.3, skip=words))
