@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from emosync.atomic import check_writable
+from emosync.cli.clip_option import add_clip_option, apply_clip_option
 from emosync.cli.progress import ProgressBar
 from emosync.errors import InputError
 from emosync.exporters.dispatch import SUFFIXES, export
@@ -47,6 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="with --emotion-image: blend the photo's fitted ARKit expression into the face",
     )
     p.add_argument("--intensity", default="1.0", help="emotion intensity, 0 to 1.5 (default 1)")
+    add_clip_option(p)
     p.add_argument("--timeline", metavar="FILE.json", help="emotion segments along the clip")
     p.add_argument("--fps", default="60", help="frames per second (default 60)")
     p.add_argument(
@@ -90,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("give one of --emotion, --emotion-image, --emotion-audio")
     if args.copy_expression and not args.emotion_image:
         raise InputError("--copy-expression needs --emotion-image")
+    apply_clip_option(args)
     if args.mesh and not Path(args.mesh).is_file():
         raise InputError(f"mesh {args.mesh} not found")
     options = AnimateOptions(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from emosync.cli.clip_option import add_clip_option, apply_clip_option
 from emosync.errors import InputError
 from emosync.inference.emotion_condition import read_emotion
 
@@ -15,12 +16,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--image", metavar="IMG", help="a reference photo")
     p.add_argument("--audio", metavar="WAV", help="a reference voice clip")
     p.add_argument("--intensity", default="1.0", help="scale, 0 to 1.5")
+    add_clip_option(p)
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.prompt is None and not args.image and not args.audio:
         raise InputError("give a prompt, --image IMG or --audio WAV")
+    apply_clip_option(args)
     reading = read_emotion(args.prompt, args.image, args.audio, args.intensity)
     out = reading.to_dict()
     if args.prompt is not None:

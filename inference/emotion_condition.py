@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from emosync.errors import InputError
-from emosync.rigs.emotions import emotion_to_dict, parse_intensity
+from emosync.rigs.emotions import clip_state, emotion_to_dict, parse_intensity
 
 MODALITIES = ("text", "image", "audio")
 
@@ -46,8 +46,10 @@ def read_emotion(
     image: str | Path | None = None,
     audio: str | Path | None = None,
     intensity: float | str = 1.0,
+    expression: bool = False,
 ) -> EmotionReading:
-    """The emotion state of exactly one of: a prompt, a photo, a voice clip."""
+    """The emotion state of exactly one of: a prompt, a photo, a voice clip. `expression`: a
+    photo's fitted ARKit pose is needed too (it always comes with the face-mesh reading)."""
     given = [name for name, v in (("text", text), ("image", image), ("audio", audio)) if v]
     if len(given) != 1:
         what = "nothing" if not given else " and ".join(given)
@@ -61,6 +63,10 @@ def read_emotion(
         details["source"] = reading.source
         return EmotionReading(reading.state, "text", list(reading.warnings), None, details)
     if image:
+        from emosync.inference.emotion_clip import clip_folder
+
+        if clip_folder() is not None:
+            return _clip_image(image, gain, expression)
         from emosync.inference.emotion_image import image_emotion
 
         found = image_emotion(image, gain)
@@ -72,3 +78,26 @@ def read_emotion(
     return EmotionReading(
         heard.state, "audio", heard.warnings, None, {"audio": str(audio), **heard.details}
     )
+
+
+def _clip_image(image: str | Path, gain: float, expression: bool) -> EmotionReading:
+    """A photo read by the chosen CLIP image tower; the face-mesh fit only for its pose."""
+    from emosync.inference.emotion_clip import clip_folder, image_encoder
+    from emosync.inference.emotion_text import RELEVANT
+
+    folder = clip_folder()
+    assert folder is not None
+    state, confidence = image_encoder(folder).read(image)
+    warnings = []
+    if confidence < RELEVANT:
+        warnings.append(f"CLIP reads no clear feeling in {Path(image).name}; using neutral")
+        state = np.zeros_like(state)
+    pose = None
+    if expression:
+        from emosync.inference.emotion_image import image_emotion
+
+        found = image_emotion(image)
+        pose, warnings = found.expression, warnings + found.warnings
+    details = {"image": str(image), "encoder": f"clip ({folder})"}
+    details["confidence"] = round(confidence, 4)
+    return EmotionReading(clip_state(state * gain), "image", warnings, pose, details)

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -74,17 +75,30 @@ class TextEncoder:
         return clip_state(states), np.asarray(conf, dtype=np.float64).reshape(-1)
 
 
+class Encoder(Protocol):
+    def run(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]: ...
+
+
 @lru_cache(maxsize=2)
 def default_encoder(path: str | None = None) -> TextEncoder:
     return TextEncoder(path)
 
 
-def encode_text(prompt: str, encoder: TextEncoder | None = None) -> TextReading:
+def active_encoder() -> Encoder:
+    """CLIP's text tower when a CLIP folder is chosen (emotion_clip.use_clip, $EMOSYNC_CLIP),
+    else the shipped MiniLM encoder."""
+    from emosync.inference.emotion_clip import clip_folder, text_encoder
+
+    folder = clip_folder()
+    return text_encoder(folder) if folder is not None else default_encoder()
+
+
+def encode_text(prompt: str, encoder: Encoder | None = None) -> TextReading:
     """The learned encoder's reading of `prompt` (neutral + a warning for empty/unrelated)."""
     text = prompt.strip() if isinstance(prompt, str) else ""
     if not text:
         return TextReading(neutral(), 0.0, ["empty emotion prompt; using neutral"], "none")
-    states, conf = (encoder or default_encoder()).run([text])
+    states, conf = (encoder or active_encoder()).run([text])
     if conf[0] < RELEVANT:
         warning = f"'{_short(text)}' does not describe an emotion; using neutral"
         return TextReading(neutral(), float(conf[0]), [warning], "none")
@@ -92,7 +106,7 @@ def encode_text(prompt: str, encoder: TextEncoder | None = None) -> TextReading:
 
 
 def text_emotion(
-    prompt: str, intensity: float | str = 1.0, encoder: TextEncoder | None = None
+    prompt: str, intensity: float | str = 1.0, encoder: Encoder | None = None
 ) -> TextReading:
     """The emotion state of a prompt: exact where rigs.emotions reads it, learned elsewhere."""
     gain = parse_intensity(intensity)
@@ -112,7 +126,7 @@ def text_emotion(
     return TextReading(clip_state(total * gain), confidence, warnings, source)
 
 
-def _read_term(term: str, encoder: TextEncoder | None) -> TextReading:
+def _read_term(term: str, encoder: Encoder | None) -> TextReading:
     try:
         return TextReading(parse_emotion(term), 1.0, [], "exact")
     except InputError:

@@ -157,7 +157,12 @@ def emotion_condition(
     """The emotion timeline, the photo's expression to copy (or None) and what to warn about."""
     base, expression, warnings = np.zeros(N_EMOTIONS), None, []
     if options.emotion or options.emotion_image or options.emotion_audio:
-        reading = read_emotion(options.emotion, options.emotion_image, options.emotion_audio)
+        reading = read_emotion(
+            options.emotion,
+            options.emotion_image,
+            options.emotion_audio,
+            expression=options.copy_expression,
+        )
         if reading.modality == "text":
             check_feeling(options.emotion or "", reading.details["confidence"])
         base, warnings = reading.state, list(reading.warnings)

@@ -214,7 +214,7 @@ def _segment(item: Any, index: int, gain: float, root: Path | None = None) -> Se
         if label is None and isinstance(item["emotion"], str):
             label = item["emotion"].strip()
     else:
-        emotion, expression = _media_value(item[sources[0]], sources[0], where, root)
+        emotion, expression = _media_value(item[sources[0]], sources[0], where, root, copy)
         label = label or f"{sources[0]} {Path(str(item[sources[0]])).name}"
     return Segment(
         start, end, emotion * local * gain, str(label or ""), expression if copy else None
@@ -222,7 +222,7 @@ def _segment(item: Any, index: int, gain: float, root: Path | None = None) -> Se
 
 
 def _media_value(
-    value: Any, kind: str, where: str, root: Path | None
+    value: Any, kind: str, where: str, root: Path | None, copy: bool = False
 ) -> tuple[np.ndarray, np.ndarray | None]:
     from emosync.inference.emotion_condition import read_emotion  # reads photos and voices
 
@@ -232,7 +232,7 @@ def _media_value(
     if root is not None and not path.is_absolute():
         path = root / path
     try:
-        reading = read_emotion(**{"image" if kind == "image" else "audio": path})
+        reading = read_emotion(**{"image" if kind == "image" else "audio": path}, expression=copy)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
     return reading.state, reading.expression

@@ -20,6 +20,7 @@ def normalise_phone(label: str) -> str:
     p = label.strip().upper().rstrip("012")
     return p if p in PHONES else SILENCE
 
+
 # The phone classes every EmoSync model predicts ("SIL" first: 40 labels). Model files carry
 # this list in their metadata; training code and the runtime take it from here.
 PHONE_LABELS: tuple[str, ...] = (SILENCE, *sorted(PHONES))

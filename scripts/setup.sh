@@ -51,6 +51,9 @@ say "installing EmoSync and its development tools into .venv"
 say "installing Blender as a Python module for the add-on's tests"
 bash scripts/setup_blender.sh
 
+say "installing open_clip into .venv-clip for the CLIP encoder's tests"
+bash scripts/setup_clip.sh
+
 say "installing the Khronos glTF validator (npm)"
 npm ci --no-audit --no-fund --loglevel=error
 

@@ -222,16 +222,34 @@ def test_training_smoke_run(tmp_path):
     assert 0.0 <= scores["category_accuracy"] <= 1.0
 
 
+def test_clip_choice_errors_are_one_line(tmp_path, monkeypatch, capsys):
+    from emosync.cli.main import main
+    from emosync.inference.emotion_clip import ENV
+
+    assert main(["emotion", "--clip", str(tmp_path / "nowhere"), "quietly furious"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+    monkeypatch.setenv(ENV, str(tmp_path))  # a folder without the CLIP models
+    assert main(["emotion", "quietly furious"]) == 2
+    err = capsys.readouterr().err
+    assert "emotion_clip_text.onnx" in err and err.count("\n") == 1
+    assert main(["emotion", "happy"]) == 0  # presets never need an encoder
+    assert json.loads(capsys.readouterr().out)["emotion"]["happy"] == 1.0
+    monkeypatch.delenv(ENV)
+    assert main(["emotion", "quietly furious"]) == 0
+    assert json.loads(capsys.readouterr().out)["emotion"]["angry"] > 0.3
+
+
 CLIP_PYTHON = ROOT / ".venv-clip" / "bin" / "python"
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not CLIP_PYTHON.exists(), reason="no .venv-clip (see docs/emotion.md)")
 def test_clip_head_suite():
+    """tests/clip in .venv-clip, which scripts/setup.sh makes: a missing one fails, not skips."""
+    assert CLIP_PYTHON.exists(), "no .venv-clip: run bash scripts/setup_clip.sh"
     proc = subprocess.run(
         [str(CLIP_PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/clip"],
         cwd=ROOT, capture_output=True, text=True, timeout=1200,
     )  # fmt: skip
     tail = "\n".join(proc.stdout.splitlines()[-30:])
     assert proc.returncode == 0, tail
-    assert " passed" in tail
+    assert " passed" in tail and "skipped" not in tail, tail

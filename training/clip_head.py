@@ -8,7 +8,9 @@ the image tower embeds reference images (a folder with one sub-folder per emotio
 refs/happy/*.png, plus optional refs/neutral/). CLIP puts both in one space, so ONE small head,
 trained on both, maps either to (7 intensities, relevance). Exported: emotion_clip_text.onnx
 (token ids -> emotion, confidence) and emotion_clip_image.onnx (normalised pixels -> emotion,
-confidence), each tower + head as one graph, with MANIFEST.json beside them.
+confidence), each tower + head as one graph, and clip_tokenizer.json (CLIP's BPE for the
+`tokenizers` library), with MANIFEST.json beside them. `emosync … --clip OUT` then reads with
+them (inference/emotion_clip.py).
 
 Needs open_clip_torch, whose torchvision dependency is not in .venv: run it from .venv-clip.
 """
@@ -35,6 +37,15 @@ from emosync.rigs.emotions import EMOTIONS  # noqa: E402
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 TEXT_FILE, IMAGE_FILE = "emotion_clip_text.onnx", "emotion_clip_image.onnx"
+TOKENIZER_FILE = "clip_tokenizer.json"
+# open_clip's pre-tokenisation pattern (SimpleTokenizer without extra special tokens)
+CLIP_SPLIT = r"""'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+"""
+# ftfy straightens quotes and html.unescape decodes entities before open_clip tokenises
+CLIP_REPLACE = (
+    [(c, "'") for c in "\u2018\u2019\u201a\u201b"]
+    + [(c, '"') for c in "\u201c\u201d\u201e\u201f"]
+    + [("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'")]
+)
 
 
 def load_clip(model_name: str, checkpoint: str | Path | None):
@@ -59,6 +70,43 @@ def reference_images(folder: Path | None) -> list[tuple[Path, str]]:
     for sub in sorted(p for p in folder.iterdir() if p.is_dir() and p.name in known):
         out += [(f, sub.name) for f in sorted(sub.iterdir()) if f.suffix.lower() in IMAGE_SUFFIXES]
     return out
+
+
+def runtime_tokenizer(simple):
+    """open_clip's SimpleTokenizer rebuilt as a `tokenizers` Tokenizer, so the runtime tokenises
+    without open_clip: byte-level BPE with '</w>' word ends, <start/end_of_text> around the ids.
+    (ftfy's mojibake repair is the one cleaning step it does not repeat.)"""
+    from tokenizers import (
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
+
+    merges = [pair for pair, _rank in sorted(simple.bpe_ranks.items(), key=lambda kv: kv[1])]
+    sot, eot = simple.decoder[simple.sot_token_id], simple.decoder[simple.eot_token_id]
+    bpe = models.BPE(
+        vocab=dict(simple.encoder), merges=merges, end_of_word_suffix="</w>", unk_token=eot
+    )
+    tokenizer = Tokenizer(bpe)
+    replace = [normalizers.Replace(a, b) for a, b in CLIP_REPLACE]
+    tokenizer.normalizer = normalizers.Sequence(
+        [normalizers.NFC(), *replace, normalizers.Replace(Regex(r"\s+"), " "),
+         normalizers.Strip(), normalizers.Lowercase()]
+    )  # fmt: skip
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Split(Regex(CLIP_SPLIT), behavior="removed", invert=True),
+         pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)]
+    )  # fmt: skip
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single=f"{sot} $A {eot}",
+        special_tokens=[(sot, simple.sot_token_id), (eot, simple.eot_token_id)],
+    )
+    tokenizer.decoder = decoders.ByteLevel()
+    return tokenizer
 
 
 @torch.no_grad()
@@ -209,15 +257,19 @@ def main(argv: list[str] | None = None) -> int:
     pixels = torch.zeros(1, 3, size, size)
     export_tower(TowerWithHead(_Image(model), head), pixels, "pixels", image_path)
     text_meta = {**common, "kind": "emotion_clip_text", "context_length": str(ctx),
-                 "tokenizer": "open_clip SimpleTokenizer (CLIP BPE)"}  # fmt: skip
+                 "tokenizer": "open_clip SimpleTokenizer (CLIP BPE)",
+                 "tokenizer_file": TOKENIZER_FILE}  # fmt: skip
     image_meta = {**common, "kind": "emotion_clip_image", "image_size": str(size),
                   "mean": json.dumps(mean), "std": json.dumps(std)}  # fmt: skip
     for path, meta in ((text_path, text_meta), (image_path, image_meta)):
         payload = export.with_metadata(path, meta)
         path.write_bytes(payload)
         entries[path.name] = export.sha256_bytes(payload)
+    tokenizer_json = runtime_tokenizer(tokenizer).to_str().encode()
+    (args.out / TOKENIZER_FILE).write_bytes(tokenizer_json)
+    entries[TOKENIZER_FILE] = export.sha256_bytes(tokenizer_json)
     export.update_manifest(args.out, entries)
-    print(f"wrote {text_path.name} and {image_path.name} to {args.out}")
+    print(f"wrote {text_path.name}, {image_path.name} and {TOKENIZER_FILE} to {args.out}")
     return 0
 
 

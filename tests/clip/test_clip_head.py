@@ -61,7 +61,7 @@ def trained(tmp_path_factory):
 def test_exports_verified_models(trained):
     out, _refs, _model = trained
     manifest = json.loads((out / "MANIFEST.json").read_text())
-    assert set(manifest) == {clip_head.TEXT_FILE, clip_head.IMAGE_FILE}
+    assert set(manifest) == {clip_head.TEXT_FILE, clip_head.IMAGE_FILE, clip_head.TOKENIZER_FILE}
     text = load_model(out / clip_head.TEXT_FILE, "emotion_clip_text")
     assert json.loads(text.metadata["emotions"]) == list(EMOTIONS)
     assert text.metadata["clip_model"] == "EmoTinyCLIP"
@@ -97,3 +97,96 @@ def test_image_graph_reads_its_reference_images(trained):
             hits += int(EMOTIONS[int(np.argmax(emotion[0]))] == name)
             total += 1
     assert hits / total >= 0.75, f"{hits}/{total} reference images read back"
+
+
+TRICKY_TEXTS = [
+    "furious", "Quietly FURIOUS!!", "nervous but hopeful", "not happy at all",
+    "it's 2024, I'm  ok", "café naïve — “quotes” and ‘single’", "fish &amp; chips",
+    "don't you'd we'll", "😀 emoji smile", "tab\tnew\nline", "a" * 300, "x " * 100,
+]  # fmt: skip
+
+
+def test_runtime_tokenizer_equals_open_clip(trained):
+    from emosync.inference.emotion_clip import ClipTextEncoder
+
+    out, _refs, _model = trained
+    reference = open_clip.get_tokenizer("EmoTinyCLIP")(TRICKY_TEXTS).numpy()
+    ours = ClipTextEncoder(out).tokens(TRICKY_TEXTS)
+    assert ours.shape == reference.shape == (len(TRICKY_TEXTS), 77)
+    np.testing.assert_array_equal(ours, reference)
+
+
+def test_runtime_text_encoder_equals_graph_on_open_clip_tokens(trained):
+    from emosync.inference.emotion_clip import ClipTextEncoder
+
+    out, _refs, _model = trained
+    encoder = ClipTextEncoder(out)
+    texts = ["furious", "a red bicycle", "quietly terrified"]
+    tokens = open_clip.get_tokenizer("EmoTinyCLIP")(texts).numpy().astype(np.int64)
+    emotion, confidence = encoder.model.run({"tokens": tokens})
+    states, conf = encoder.run(texts)
+    np.testing.assert_allclose(states, np.clip(emotion, 0, 1.5), atol=1e-6)
+    np.testing.assert_allclose(conf, confidence, atol=1e-6)
+
+
+def test_runtime_image_preprocessing_equals_open_clip(trained, tmp_path):
+    from PIL import Image
+
+    from emosync.inference.emotion_clip import ClipImageEncoder
+
+    out, _refs, _model = trained
+    rng = np.random.default_rng(3)
+    path = tmp_path / "tall.png"
+    Image.fromarray(rng.integers(0, 255, (57, 41, 3), dtype=np.uint8)).save(path)
+    _m, _t, preprocess = open_clip.create_model_and_transforms("EmoTinyCLIP")
+    reference = preprocess(Image.open(path).convert("RGB")).numpy()[None]
+    np.testing.assert_allclose(ClipImageEncoder(out).pixels(path), reference, atol=1e-5)
+
+
+def test_cli_reads_words_and_photos_with_clip(trained, capsys):
+    from emosync.cli.main import main
+    from emosync.inference.emotion_clip import ClipImageEncoder, ClipTextEncoder, use_clip
+
+    out, refs, _model = trained
+    try:
+        assert main(["emotion", "--clip", str(out), "boiling over with anger"]) == 0
+        text = json.loads(capsys.readouterr().out)
+        states, conf = ClipTextEncoder(out).run(["boiling over with anger"])
+        expected = states[0] if conf[0] >= 0.5 else np.zeros(7)  # not a feeling: neutral
+        got = [text["emotion"][name] for name in EMOTIONS]
+        np.testing.assert_allclose(got, expected, atol=1e-4)
+        photo = refs / "happy" / "0.png"
+        assert main(["emotion", "--clip", str(out), "--image", str(photo)]) == 0
+        image = json.loads(capsys.readouterr().out)
+        assert image["modality"] == "image" and image["details"]["encoder"].startswith("clip")
+        state, confidence = ClipImageEncoder(out).read(photo)
+        assert image["details"]["confidence"] == pytest.approx(confidence, abs=1e-4)
+        expected = state if confidence >= 0.5 else np.zeros(7)
+        got = [image["emotion"][name] for name in EMOTIONS]
+        np.testing.assert_allclose(got, expected, atol=1e-4)
+        # presets stay exact whatever the encoder
+        assert main(["emotion", "--clip", str(out), "happy"]) == 0
+        assert json.loads(capsys.readouterr().out)["emotion"]["happy"] == 1.0
+    finally:
+        use_clip(None)
+
+
+def test_cli_clip_errors_are_one_line(trained, tmp_path, capsys):
+    from emosync.cli.main import main
+    from emosync.inference.emotion_clip import use_clip
+
+    out, _refs, _model = trained
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("not a picture")
+    try:
+        assert main(["emotion", "--clip", str(out), "--image", str(not_image)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "not an image" in err and len(err.splitlines()) == 1
+        assert main(["emotion", "--clip", str(tmp_path / "nowhere"), "furious"]) == 2
+        assert "CLIP model folder not found" in capsys.readouterr().err
+        empty = tmp_path / "empty"
+        empty.mkdir()
+        assert main(["emotion", "--clip", str(empty), "quietly furious"]) == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    finally:
+        use_clip(None)
