@@ -190,3 +190,19 @@ def test_cli_clip_errors_are_one_line(trained, tmp_path, capsys):
         assert len(capsys.readouterr().err.strip().splitlines()) == 1
     finally:
         use_clip(None)
+
+
+def test_clip_runtime_needs_neither_torch_nor_open_clip(trained):
+    import subprocess
+
+    out, refs, _model = trained
+    code = (
+        "import sys; from emosync.inference.emotion_clip import use_clip;"
+        "from emosync.inference.emotion_condition import read_emotion;"
+        f"use_clip({str(out)!r}); read_emotion('quietly furious');"
+        f"read_emotion(image={str(refs / 'sad' / '1.png')!r});"
+        "bad = [m for m in ('torch', 'open_clip', 'torchvision') if m in sys.modules];"
+        "assert not bad, bad"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
