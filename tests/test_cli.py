@@ -129,7 +129,7 @@ def write_timeline(tmp_path: Path, segments) -> Path:
     "extra",
     [
         ["--emotion", "the train leaves at noon"],
-        ["--emotion", "0.5 blorp + 0.3 happy"],
+        ["--emotion", "0.5 zxqv wplk + 0.3 happy"],
         ["--intensity", "-1"],
         ["--intensity", "abc"],
         ["--intensity", "7"],

@@ -18,6 +18,8 @@ from torch import nn
 from emosync.inference.emotion_text import open_tokenizer
 from emosync.rigs.emotions import MAX_INTENSITY
 
+CE_WEIGHT = 0.1  # the category cross-entropy's share of the loss
+
 
 def head_loss(
     intensity: torch.Tensor,
@@ -25,14 +27,15 @@ def head_loss(
     states: torch.Tensor,
     relevant: torch.Tensor,
     classes: torch.Tensor,
+    ce_weight: float = CE_WEIGHT,
 ) -> torch.Tensor:
-    """MSE on the intensities + BCE on relevance + a small CE on single-emotion prompts."""
+    """MSE on the intensities + BCE on relevance + a CE on single-emotion prompts."""
     loss = nn.functional.mse_loss(intensity, states)
     loss = loss + 0.3 * nn.functional.binary_cross_entropy_with_logits(logit, relevant)
     single = classes >= 0
     if single.any():
         ce = nn.functional.cross_entropy(intensity[single] * 4.0, classes[single])
-        loss = loss + 0.1 * ce
+        loss = loss + ce_weight * ce
     return loss
 
 
@@ -89,6 +92,7 @@ def finetune(
     lr: float,
     noise: float,
     seed: int,
+    ce_weight: float = CE_WEIGHT,
     batch: int = 64,
     log: Callable[[str], None] = print,
 ) -> SentenceHead:
@@ -116,7 +120,7 @@ def finetune(
         at += batch
         ids, mask = tokenize([texts[i] for i in idx])
         intensity, logit = model(ids, mask, noise)
-        loss = head_loss(intensity, logit, y[idx], r[idx], c[idx])
+        loss = head_loss(intensity, logit, y[idx], r[idx], c[idx], ce_weight)
         opt.zero_grad()
         loss.backward()
         opt.step()

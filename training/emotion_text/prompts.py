@@ -13,6 +13,7 @@ enforce that. `validation_words()` are the words `train.py --validate` holds out
 from __future__ import annotations
 
 import random
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -127,8 +128,7 @@ def _state(mapping: dict[str, float]) -> tuple[float, ...]:
 
 def _uses(text: str, skip: frozenset[str]) -> bool:
     """Whether `text` contains one of the skipped words or phrases as whole words."""
-    padded = f" {text} "
-    return any(f" {w} " in padded for w in skip)
+    return any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text) for w in skip)
 
 
 def _adjectives(skip: frozenset[str] = frozenset()) -> list[tuple[str, str, float]]:
@@ -280,7 +280,7 @@ def build_examples(
     for text in _unrelated(rng, count(3000)):
         examples.append(Example(text, _state({}), 0.0))
     for cat, words in DESCRIPTIONS.items():
-        for text, base in words:
+        for text, base in (entry for entry in words if not _uses(entry[0], skip)):
             for context in ("{}", "someone {}", "a character {}")[: 1 + int(2 * scale)]:
                 examples.append(Example(context.format(text), _state({cat: base}), 1.0))
     # One exact copy of every plain word too, so the bare word is never out of distribution.

@@ -95,6 +95,7 @@ def train_head(
     seed: int,
     noise: float = NOISE,
     dropout: float = DROPOUT,
+    ce_weight: float = finetune.CE_WEIGHT,
 ) -> export.EmotionHead:
     torch.manual_seed(seed)
     torch.set_num_threads(1)  # a small MLP: extra threads only spin on a busy machine
@@ -115,7 +116,7 @@ def train_head(
             # noise on the unit sphere: nearby unseen words should read like their neighbours
             xb = torch.nn.functional.normalize(x[idx] + noise * torch.randn_like(x[idx]), dim=1)
             intensity, logit = head(xb)
-            loss = finetune.head_loss(intensity, logit, y[idx], r[idx], cls[idx])
+            loss = finetune.head_loss(intensity, logit, y[idx], r[idx], cls[idx], ce_weight)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -157,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report", type=Path, help="write the held-out scores here as JSON")
     ap.add_argument("--noise", type=float, default=NOISE, help="embedding noise std")
     ap.add_argument("--dropout", type=float, default=DROPOUT)
+    ap.add_argument("--ce-weight", type=float, default=finetune.CE_WEIGHT, help="category CE")
     ap.add_argument(
         "--finetune-layers",
         type=int,
@@ -184,7 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"embedded {len(texts)} prompts in {time.time() - t0:.1f}s", flush=True)
 
     t1 = time.time()
-    head = train_head(emb, states, relevant, args.epochs, args.seed, args.noise, args.dropout)
+    head = train_head(
+        emb, states, relevant, args.epochs, args.seed, args.noise, args.dropout, args.ce_weight
+    )
     print(f"trained the head ({args.epochs} epochs) in {time.time() - t1:.1f}s", flush=True)
     encoder = export.load_encoder(minilm_dir())
     predict = head_predictor(embedder, head)
@@ -196,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         finetune.finetune(
             model, tokenize, texts, states, relevant, dominant_labels(states),
             epochs=args.finetune_epochs, layers=args.finetune_layers, lr=args.lr,
-            noise=args.noise, seed=args.seed,
+            noise=args.noise, seed=args.seed, ce_weight=args.ce_weight,
         )  # fmt: skip
         print(f"fine-tuned {args.finetune_layers} layers in {time.time() - t1:.1f}s", flush=True)
         predict = finetune.predictor(model, tokenize)
