@@ -258,7 +258,7 @@ def _unrelated(rng: random.Random, n: int) -> list[str]:
 def build_examples(
     seed: int = 0, scale: float = 1.0, skip: frozenset[str] = frozenset()
 ) -> list[Example]:
-    """The training set (about 17000 prompts at scale 1), deterministic for a seed; words in
+    """The training set (about 19,600 prompts at scale 1), deterministic for a seed; words in
     `skip` (validation words) never appear."""
     rng = random.Random(seed)
 
