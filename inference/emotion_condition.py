@@ -65,8 +65,9 @@ def read_emotion(
     if image:
         from emosync.inference.emotion_clip import clip_folder
 
-        if clip_folder() is not None:
-            return _clip_image(image, gain, expression)
+        folder = clip_folder()
+        if folder is not None:
+            return _clip_image(image, gain, expression, folder)
         from emosync.inference.emotion_image import image_emotion
 
         found = image_emotion(image, gain)
@@ -80,13 +81,11 @@ def read_emotion(
     )
 
 
-def _clip_image(image: str | Path, gain: float, expression: bool) -> EmotionReading:
-    """A photo read by the chosen CLIP image tower; the face-mesh fit only for its pose."""
-    from emosync.inference.emotion_clip import clip_folder, image_encoder
+def _clip_image(image: str | Path, gain: float, expression: bool, folder: Path) -> EmotionReading:
+    """A photo read by the CLIP image tower in `folder`; the face-mesh fit only for its pose."""
+    from emosync.inference.emotion_clip import image_encoder
     from emosync.inference.emotion_text import RELEVANT
 
-    folder = clip_folder()
-    assert folder is not None
     state, confidence = image_encoder(folder).read(image)
     warnings = []
     if confidence < RELEVANT:
