@@ -8,7 +8,8 @@ import pytest
 
 # tests/clip needs open_clip, which lives in .venv-clip: from .venv it runs as a subprocess
 # (test_emotion_text.py::test_clip_head_suite) instead of being collected and skipped here.
-collect_ignore_glob = [] if importlib.util.find_spec("open_clip") else ["clip/*"]
+_HAS_CLIP = all(importlib.util.find_spec(m) for m in ("open_clip", "torchvision"))
+collect_ignore_glob = [] if _HAS_CLIP else ["clip/*"]
 
 
 @pytest.fixture(scope="module")
