@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from emosync.errors import InputError
-from emosync.inference.onnx_model import Model, ModelFileError, load_model, verify_file
-from emosync.rigs.emotions import EMOTIONS, clip_state
+from emosync.inference.onnx_model import load_model
+from emosync.rigs.emotions import clip_state
 
 TEXT_FILE, IMAGE_FILE = "emotion_clip_text.onnx", "emotion_clip_image.onnx"
 TEXT_KIND, IMAGE_KIND = "emotion_clip_text", "emotion_clip_image"
@@ -53,26 +53,18 @@ def clip_folder() -> Path | None:
     return path
 
 
-def _checked(model: Model) -> Model:
-    emotions = model.meta_json("emotions")
-    if list(emotions) != list(EMOTIONS):
-        raise ModelFileError(f"{model.path.name} has emotions {emotions}, not {EMOTIONS}")
-    return model
-
-
 class ClipTextEncoder:
     """CLIP's text tower + head; `run` has the same contract as emotion_text.TextEncoder."""
 
     def __init__(self, folder: str | Path) -> None:
-        from emosync.inference.emotion_text import open_tokenizer
+        from emosync.inference.emotion_text import check_emotions, load_tokenizer
 
-        self.model = _checked(load_model(Path(folder) / TEXT_FILE, TEXT_KIND))
+        self.model = check_emotions(load_model(Path(folder) / TEXT_FILE, TEXT_KIND))
         self.context = int(self.model.metadata.get("context_length", "77"))
         tokenizer_path = self.model.path.parent / self.model.metadata.get(
             "tokenizer_file", "clip_tokenizer.json"
         )
-        verify_file(tokenizer_path)
-        self.tokenizer = open_tokenizer(tokenizer_path, self.context)
+        self.tokenizer = load_tokenizer(tokenizer_path, self.context)
         # CLIP pools at the end-of-text token, found as the largest id: pad with 0, to full length
         self.tokenizer.enable_padding(pad_id=0, pad_token="!", length=self.context)
 
@@ -89,7 +81,9 @@ class ClipImageEncoder:
     """CLIP's image tower + head, with open_clip's preprocessing (resize, centre crop, norm)."""
 
     def __init__(self, folder: str | Path) -> None:
-        self.model = _checked(load_model(Path(folder) / IMAGE_FILE, IMAGE_KIND))
+        from emosync.inference.emotion_text import check_emotions
+
+        self.model = check_emotions(load_model(Path(folder) / IMAGE_FILE, IMAGE_KIND))
         self.size = int(self.model.metadata.get("image_size", "224"))
         self.mean = np.asarray(self.model.meta_json("mean"), dtype=np.float32)
         self.std = np.asarray(self.model.meta_json("std"), dtype=np.float32)

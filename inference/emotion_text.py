@@ -57,11 +57,8 @@ class TextEncoder:
     """The exported text encoder and its tokenizer, both checked against MANIFEST.json."""
 
     def __init__(self, path: str | Path | None = None) -> None:
-        self.model: Model = load_model(path or asset_path(MODEL_FILE), KIND)
-        emotions = self.model.meta_json("emotions")
-        if list(emotions) != list(EMOTIONS):
-            raise ModelFileError(f"{self.model.path.name} has emotions {emotions}, not {EMOTIONS}")
-        self.tokenizer = _load_tokenizer(
+        self.model: Model = check_emotions(load_model(path or asset_path(MODEL_FILE), KIND))
+        self.tokenizer = load_tokenizer(
             self.model.path.parent / self.model.metadata.get("tokenizer", "tokenizer.json"),
             int(self.model.metadata.get("max_length", "128")),
         )
@@ -141,7 +138,16 @@ def _read_term(term: str, encoder: Encoder | None) -> TextReading:
     return reading
 
 
-def _load_tokenizer(path: Path, max_length: int):
+def check_emotions(model: Model) -> Model:
+    """The model, if its `emotions` metadata is rigs.emotions.EMOTIONS in that order."""
+    emotions = model.meta_json("emotions")
+    if list(emotions) != list(EMOTIONS):
+        raise ModelFileError(f"{model.path.name} has emotions {emotions}, not {EMOTIONS}")
+    return model
+
+
+def load_tokenizer(path: Path, max_length: int):
+    """open_tokenizer on a file checked against the MANIFEST.json beside it."""
     verify_file(path)
     return open_tokenizer(path, max_length)
 

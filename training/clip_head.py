@@ -33,7 +33,9 @@ sys.path.insert(0, str(HERE / "emotion_text"))
 import export  # noqa: E402
 import prompts  # noqa: E402
 
+from emosync.atomic import atomic_write_bytes  # noqa: E402
 from emosync.rigs.emotions import EMOTIONS  # noqa: E402
+from emosync.training.onnx_files import sha256_bytes, update_manifest, with_metadata  # noqa: E402
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 TEXT_FILE, IMAGE_FILE = "emotion_clip_text.onnx", "emotion_clip_image.onnx"
@@ -262,13 +264,13 @@ def main(argv: list[str] | None = None) -> int:
     image_meta = {**common, "kind": "emotion_clip_image", "image_size": str(size),
                   "mean": json.dumps(mean), "std": json.dumps(std)}  # fmt: skip
     for path, meta in ((text_path, text_meta), (image_path, image_meta)):
-        payload = export.with_metadata(path, meta)
-        path.write_bytes(payload)
-        entries[path.name] = export.sha256_bytes(payload)
+        payload = with_metadata(path, meta)
+        atomic_write_bytes(path, payload, force=True)
+        entries[path.name] = sha256_bytes(payload)
     tokenizer_json = runtime_tokenizer(tokenizer).to_str().encode()
-    (args.out / TOKENIZER_FILE).write_bytes(tokenizer_json)
-    entries[TOKENIZER_FILE] = export.sha256_bytes(tokenizer_json)
-    export.update_manifest(args.out, entries)
+    atomic_write_bytes(args.out / TOKENIZER_FILE, tokenizer_json, force=True)
+    entries[TOKENIZER_FILE] = sha256_bytes(tokenizer_json)
+    update_manifest(args.out, entries)
     print(f"wrote {text_path.name}, {image_path.name} and {TOKENIZER_FILE} to {args.out}")
     return 0
 

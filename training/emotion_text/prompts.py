@@ -131,22 +131,24 @@ def _uses(text: str, skip: frozenset[str]) -> bool:
     return any(re.search(rf"(?<![\w-]){re.escape(w)}(?![\w-])", text) for w in skip)
 
 
-def _adjectives(skip: frozenset[str] = frozenset()) -> list[tuple[str, str, float]]:
+def _entries(
+    table: dict[str, list[tuple[str, float]]], skip: frozenset[str]
+) -> list[tuple[str, str, float]]:
+    """(category, word, base intensity) of a vocabulary table, skipped words left out."""
     return [
         (cat, word, base)
-        for cat, words in ADJECTIVES.items()
+        for cat, words in table.items()
         for word, base in words
         if not _uses(word, skip)
     ]
+
+
+def _adjectives(skip: frozenset[str] = frozenset()) -> list[tuple[str, str, float]]:
+    return _entries(ADJECTIVES, skip)
 
 
 def _nouns(skip: frozenset[str] = frozenset()) -> list[tuple[str, str, float]]:
-    return [
-        (cat, word, base)
-        for cat, words in NOUNS.items()
-        for word, base in words
-        if not _uses(word, skip)
-    ]
+    return _entries(NOUNS, skip)
 
 
 def validation_words(every: int = 6) -> frozenset[str]:
@@ -279,10 +281,9 @@ def build_examples(
         examples.append(Example(rng.choice(CONTEXTS).format(word), _state({}), 1.0))
     for text in _unrelated(rng, count(3000)):
         examples.append(Example(text, _state({}), 0.0))
-    for cat, words in DESCRIPTIONS.items():
-        for text, base in (entry for entry in words if not _uses(entry[0], skip)):
-            for context in ("{}", "someone {}", "a character {}")[: 1 + int(2 * scale)]:
-                examples.append(Example(context.format(text), _state({cat: base}), 1.0))
+    for cat, text, base in _entries(DESCRIPTIONS, skip):
+        for context in ("{}", "someone {}", "a character {}")[: 1 + int(2 * scale)]:
+            examples.append(Example(context.format(text), _state({cat: base}), 1.0))
     # One exact copy of every plain word too, so the bare word is never out of distribution.
     for cat, word, base in _adjectives(skip):
         examples.append(Example(word, _state({cat: base}), 1.0))
