@@ -8,6 +8,7 @@ learn how "not", "slightly" and context words change a feeling. The shipped mode
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Callable, Sequence
 
@@ -19,6 +20,7 @@ from emosync.inference.emotion_text import open_tokenizer
 from emosync.rigs.emotions import MAX_INTENSITY
 
 CE_WEIGHT = 0.1  # the category cross-entropy's share of the loss
+CE_FLOOR = 1e-3  # keeps log(intensity) finite for a zero output
 
 
 def head_loss(
@@ -29,12 +31,17 @@ def head_loss(
     classes: torch.Tensor,
     ce_weight: float = CE_WEIGHT,
 ) -> torch.Tensor:
-    """MSE on the intensities + BCE on relevance + a CE on single-emotion prompts."""
+    """MSE on the intensities + BCE on relevance + a CE on single-emotion prompts.
+
+    The CE's logits are log-intensities, so it sees only the proportions between emotions:
+    softmax(log x) = x / sum(x). On raw intensities it pushed every single-emotion prompt's
+    intensity up, "slightly angry" included, against the MSE's degree targets."""
     loss = nn.functional.mse_loss(intensity, states)
     loss = loss + 0.3 * nn.functional.binary_cross_entropy_with_logits(logit, relevant)
     single = classes >= 0
     if single.any():
-        ce = nn.functional.cross_entropy(intensity[single] * 4.0, classes[single])
+        logits = torch.log(intensity[single] + CE_FLOOR)
+        ce = nn.functional.cross_entropy(logits, classes[single])
         loss = loss + ce_weight * ce
     return loss
 
@@ -128,6 +135,21 @@ def finetune(
         if step % 100 == 0 or step == steps - 1:
             log(f"  step {step + 1}/{steps} loss {loss.item():.4f} ({time.time() - t0:.0f}s)")
     return model.eval()
+
+
+def soup(models: Sequence[nn.Module]) -> nn.Module:
+    """One model whose weights are the mean of `models`' (a uniform "model soup"). They must be
+    fine-tuned from the same starting weights, so that they sit in one basin and their mean
+    does too; differing only in data order and noise, their mean generalises better than each."""
+    merged = copy.deepcopy(models[0])
+    states = [m.state_dict() for m in models]
+    mean = {
+        k: torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype) if v.is_floating_point()
+        else v
+        for k, v in states[0].items()
+    }
+    merged.load_state_dict(mean)
+    return merged.eval()
 
 
 def predictor(model: SentenceHead, tokenize: Tokenize):

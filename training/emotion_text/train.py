@@ -6,7 +6,7 @@
 Steps: build the prompts (prompts.py over vocabulary.py), embed them once with all-MiniLM-L6-v2
 (mean pooling + L2 normalisation, as sentence-transformers does; cached under data/cache/),
 train a small MLP head on the frozen embeddings, then fine-tune the top MiniLM layers together
-with the head for one epoch (finetune.py; the word-piece embeddings stay frozen), score it on
+with the head for three epochs (finetune.py; the word-piece embeddings stay frozen), score it on
 heldout.py, export MiniLM + pooling + head as one int8 ONNX graph (export.py) and score the
 exported file again through the runtime (emosync.inference.emotion_text).
 
@@ -17,13 +17,15 @@ Losses (finetune.head_loss): mean squared error on the seven intensities, so deg
 a graded scale and "slightly angry" < "angry" < "enraged" is what the loss rewards; binary
 cross-entropy on `relevant` (does the text talk about a feeling at all), the confidence the
 runtime uses to answer unrelated text with neutral + a warning instead of a guess; and a small
-cross-entropy on the dominant category of single-emotion prompts, which sharpens near
-neighbours such as contempt and disgust without affecting mixtures.
+cross-entropy on the dominant category of single-emotion prompts, on log-intensities so it
+sharpens near neighbours such as contempt and disgust without pulling weak prompts up. The head
+(export.EmotionHead) reads an amount and the shares of the seven emotions separately.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import datetime as dt
 import hashlib
 import json
@@ -46,8 +48,9 @@ MAX_LENGTH = 128
 NOISE = 0.03  # std of the embedding noise (chosen on validation words, docs/emotion.md)
 DROPOUT = 0.3
 FT_LAYERS = 6  # top MiniLM layers tuned with the head (0: frozen encoder)
-FT_EPOCHS = 1.0
+FT_EPOCHS = 3.0
 FT_LR = 3e-5
+FT_SOUP = 1  # fine-tuning runs averaged (finetune.soup)
 
 
 def minilm_dir() -> Path:
@@ -166,6 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         help="top MiniLM layers to tune (0: frozen)",
     )
     ap.add_argument("--finetune-epochs", type=float, default=FT_EPOCHS)
+    ap.add_argument(
+        "--soup", type=int, default=FT_SOUP, help="fine-tuning runs whose weights are averaged"
+    )
     ap.add_argument("--threads", type=int, default=2, help="torch threads for fine-tuning")
     ap.add_argument("--lr", type=float, default=FT_LR, help="encoder learning rate when tuning")
     ap.add_argument(
@@ -195,14 +201,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.finetune_layers:
         torch.set_num_threads(args.threads)
         tokenize = finetune.make_tokenizer(minilm_dir() / export.TOKENIZER_NAME, MAX_LENGTH)
-        model = finetune.SentenceHead(encoder, head)
-        t1 = time.time()
-        finetune.finetune(
-            model, tokenize, texts, states, relevant, dominant_labels(states),
-            epochs=args.finetune_epochs, layers=args.finetune_layers, lr=args.lr,
-            noise=args.noise, seed=args.seed, ce_weight=args.ce_weight,
-        )  # fmt: skip
-        print(f"fine-tuned {args.finetune_layers} layers in {time.time() - t1:.1f}s", flush=True)
+        start = finetune.SentenceHead(encoder, head)
+        tuned = []
+        for k in range(args.soup):
+            t1 = time.time()
+            tuned.append(finetune.finetune(
+                copy.deepcopy(start), tokenize, texts, states, relevant, dominant_labels(states),
+                epochs=args.finetune_epochs, layers=args.finetune_layers, lr=args.lr,
+                noise=args.noise, seed=args.seed + k, ce_weight=args.ce_weight,
+            ))  # fmt: skip
+            print(f"fine-tuned {args.finetune_layers} layers (run {k + 1}/{args.soup}) in "
+                  f"{time.time() - t1:.1f}s", flush=True)  # fmt: skip
+        model = finetune.soup(tuned) if len(tuned) > 1 else tuned[0]
+        encoder, head = model.encoder, model.head
         predict = finetune.predictor(model, tokenize)
     if args.validate:
         val = evaluate.score_validation(predict, prompts.validation_examples(skip))
