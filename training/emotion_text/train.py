@@ -202,11 +202,12 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
         tokenize = finetune.make_tokenizer(minilm_dir() / export.TOKENIZER_NAME, MAX_LENGTH)
         start = finetune.SentenceHead(encoder, head)
+        classes = dominant_labels(states)
         tuned = []
         for k in range(args.soup):
             t1 = time.time()
             tuned.append(finetune.finetune(
-                copy.deepcopy(start), tokenize, texts, states, relevant, dominant_labels(states),
+                copy.deepcopy(start), tokenize, texts, states, relevant, classes,
                 epochs=args.finetune_epochs, layers=args.finetune_layers, lr=args.lr,
                 noise=args.noise, seed=args.seed + k, ce_weight=args.ce_weight,
             ))  # fmt: skip
