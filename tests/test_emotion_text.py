@@ -175,6 +175,23 @@ def test_soup_is_the_mean_of_the_weights():
     assert merged is not nets[0] and not merged.training
 
 
+def test_interpolate_walks_from_the_start_to_the_tuned_weights():
+    import torch
+
+    finetune = _training_module("finetune")
+    start, tuned = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    start.register_buffer("steps", torch.tensor([7]))
+    tuned.register_buffer("steps", torch.tensor([9]))
+    for alpha in (0.0, 0.8, 1.0):
+        merged = finetune.interpolate(start, tuned, alpha)
+        for name in ("weight", "bias"):
+            a, b = (getattr(m, name).detach() for m in (start, tuned))
+            torch.testing.assert_close(getattr(merged, name).detach(), (1 - alpha) * a + alpha * b)
+        assert merged.steps.item() == 9 and merged is not tuned and not merged.training
+    with pytest.raises(ValueError, match="alpha"):
+        finetune.interpolate(start, tuned, 1.5)
+
+
 def test_tampered_model_is_rejected(tmp_path):
     for name in ("emotion_text.onnx", "tokenizer.json", "MANIFEST.json"):
         shutil.copy(ASSETS / name, tmp_path / name)

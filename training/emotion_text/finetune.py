@@ -137,19 +137,37 @@ def finetune(
     return model.eval()
 
 
+def weighted(models: Sequence[nn.Module], weights: Sequence[float]) -> nn.Module:
+    """A copy of the last model whose floating-point weights are sum(w_i x model_i); integer
+    buffers (position ids) come from the last model."""
+    merged = copy.deepcopy(models[-1])
+    states = [m.state_dict() for m in models]
+    mixed = {
+        k: sum(w * s[k].float() for w, s in zip(weights, states, strict=True)).to(v.dtype)
+        if v.is_floating_point()
+        else v
+        for k, v in states[-1].items()
+    }
+    merged.load_state_dict(mixed)
+    return merged.eval()
+
+
 def soup(models: Sequence[nn.Module]) -> nn.Module:
     """One model whose weights are the mean of `models`' (a uniform "model soup"). They must be
     fine-tuned from the same starting weights, so that they sit in one basin and their mean
     does too; differing only in data order and noise, their mean generalises better than each."""
-    merged = copy.deepcopy(models[0])
-    states = [m.state_dict() for m in models]
-    mean = {
-        k: torch.stack([s[k].float() for s in states]).mean(0).to(v.dtype) if v.is_floating_point()
-        else v
-        for k, v in states[0].items()
-    }
-    merged.load_state_dict(mean)
-    return merged.eval()
+    return weighted(models, [1 / len(models)] * len(models))
+
+
+def interpolate(start: nn.Module, tuned: nn.Module, alpha: float) -> nn.Module:
+    """(1 - alpha) x start + alpha x tuned, weight by weight (WiSE-FT, robust fine-tuning).
+
+    `start` is the pretrained encoder with the head trained on its frozen embeddings, `tuned`
+    the same model after fine-tuning: a point between them keeps more of how the pretrained
+    model places words that training never showed, and still reads negation and degree words."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
+    return weighted([start, tuned], [1 - alpha, alpha])
 
 
 def predictor(model: SentenceHead, tokenize: Tokenize):

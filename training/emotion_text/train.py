@@ -6,12 +6,13 @@
 Steps: build the prompts (prompts.py over vocabulary.py), embed them once with all-MiniLM-L6-v2
 (mean pooling + L2 normalisation, as sentence-transformers does; cached under data/cache/),
 train a small MLP head on the frozen embeddings, then fine-tune the top MiniLM layers together
-with the head for three epochs (finetune.py; the word-piece embeddings stay frozen), score it on
-heldout.py, export MiniLM + pooling + head as one int8 ONNX graph (export.py) and score the
+with the head for three epochs (finetune.py; the word-piece embeddings stay frozen), keep the
+weights 0.8 of the way from the pretrained model to the tuned one (finetune.interpolate), score
+it on heldout.py, export MiniLM + pooling + head as one int8 ONNX graph (export.py) and score the
 exported file again through the runtime (emosync.inference.emotion_text).
 
 `--validate` trains without prompts.validation_words() and scores only those: every setting
-here (noise, layers, epochs, learning rate) was chosen that way, never on heldout.py.
+here (noise, layers, epochs, learning rate, --wise) was chosen that way, never on heldout.py.
 
 Losses (finetune.head_loss): mean squared error on the seven intensities, so degree words become
 a graded scale and "slightly angry" < "angry" < "enraged" is what the loss rewards; binary
@@ -51,6 +52,7 @@ FT_LAYERS = 6  # top MiniLM layers tuned with the head (0: frozen encoder)
 FT_EPOCHS = 3.0
 FT_LR = 3e-5
 FT_SOUP = 1  # fine-tuning runs averaged (finetune.soup)
+WISE_ALPHA = 0.8  # share of the tuned weights against the pretrained ones (finetune.interpolate)
 
 
 def minilm_dir() -> Path:
@@ -172,6 +174,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--soup", type=int, default=FT_SOUP, help="fine-tuning runs whose weights are averaged"
     )
+    ap.add_argument(
+        "--wise",
+        type=float,
+        default=WISE_ALPHA,
+        help="share of the fine-tuned weights, the rest pretrained (1: tuned only)",
+    )
     ap.add_argument("--threads", type=int, default=2, help="torch threads for fine-tuning")
     ap.add_argument("--lr", type=float, default=FT_LR, help="encoder learning rate when tuning")
     ap.add_argument(
@@ -182,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.out is None and not args.validate:
         ap.error("--out is required unless --validate")
+    if not 0.0 <= args.wise <= 1.0:
+        ap.error(f"--wise must lie between 0 and 1, got {args.wise}")
 
     t0 = time.time()
     skip = prompts.validation_words() if args.validate else frozenset()
@@ -214,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fine-tuned {args.finetune_layers} layers (run {k + 1}/{args.soup}) in "
                   f"{time.time() - t1:.1f}s", flush=True)  # fmt: skip
         model = finetune.soup(tuned) if len(tuned) > 1 else tuned[0]
+        if args.wise < 1.0:
+            model = finetune.interpolate(start, model, args.wise)
         encoder, head = model.encoder, model.head
         predict = finetune.predictor(model, tokenize)
     if args.validate:
