@@ -192,6 +192,30 @@ def test_interpolate_walks_from_the_start_to_the_tuned_weights():
         finetune.interpolate(start, tuned, 1.5)
 
 
+def test_layer_decay_lowers_the_rates_of_lower_layers():
+    finetune = _training_module("finetune")
+    assert finetune.layer_rates(1e-4, 3, 1.0) == [1e-4] * 3
+    rates = finetune.layer_rates(1e-4, 3, 0.5)
+    assert rates == pytest.approx([2.5e-5, 5e-5, 1e-4])
+
+
+def test_strength_compares_strong_and_mild_words_with_the_plain_one():
+    evaluate = _training_module("evaluate")
+    angry = evaluate.AXIS["angry"]
+    reads = {"angry": 1.0, "livid": 1.3, "cross": 0.5, "peeved": 1.2, "irked": 0.95}
+
+    def predict(texts):
+        states = np.zeros((len(texts), 7), np.float32)
+        states[:, angry] = [reads[t] for t in texts]
+        return states, np.ones(len(texts), np.float32)
+
+    references = {"angry": ("angry", 1.0)}
+    bare = [("livid", "angry", 1.4), ("cross", "angry", 0.5), ("peeved", "angry", 0.6)]
+    assert evaluate.strength_order(predict, bare, references) == pytest.approx(2 / 3)
+    # a word within STRENGTH_GAP of the plain one is not compared
+    assert np.isnan(evaluate.strength_order(predict, [("irked", "angry", 0.9)], references))
+
+
 def test_tampered_model_is_rejected(tmp_path):
     for name in ("emotion_text.onnx", "tokenizer.json", "MANIFEST.json"):
         shutil.copy(ASSETS / name, tmp_path / name)

@@ -77,26 +77,59 @@ def score(predict: Predict) -> dict[str, float | list[str]]:
     }
 
 
-def score_validation(predict: Predict, examples: Sequence[tuple[str, str, float]]) -> dict:
+STRENGTH_GAP = 0.3  # base intensities this far from the reference word's are compared with it
+
+
+def score_validation(
+    predict: Predict,
+    examples: Sequence[tuple[str, str, float]],
+    references: dict[str, tuple[str, float]] | None = None,
+) -> dict:
     """Validation words (prompts.validation_words, kept out of training): category accuracy,
-    and whether "slightly w" < "w" < "very w" and "not w" stays under 0.3 for each bare word."""
+    and whether "slightly w" < "w" < "very w" and "not w" stays under 0.3 for each bare word.
+
+    With `references` (category -> (plain word, its base intensity)), also `strength`: whether
+    each clearly stronger or milder bare word reads above or below its category's plain word, as
+    the held-out triples ask of unseen words ("happy" < "euphoric")."""
     texts = [p for p, _c, _b in examples]
     states, _conf = predict(texts)
     hits, misses = categories(states, [(p, c) for p, c, _b in examples])
-    bare = [(p, c) for p, c, _b in examples[::2]]  # each word comes bare, then in a context
+    bare = examples[::2]  # each word comes bare, then in a context
     order_ok = neg_ok = 0
-    for word, cat in bare:
+    for word, cat, _base in bare:
         s, _ = predict([f"slightly {word}", word, f"very {word}", f"not {word}"])
         v = s[:, AXIS[cat]]
         order_ok += int(v[0] < v[1] < v[2])
         neg_ok += int(v[3] < 0.3)
-    return {
+    result = {
         "category_accuracy": float(np.mean(hits)),
         "intensity_order": order_ok / max(1, len(bare)),
         "negation": neg_ok / max(1, len(bare)),
-        "n_prompts": len(texts),
-        "misses": misses,
     }
+    if references:
+        result["strength"] = strength_order(predict, bare, references)
+    return result | {"n_prompts": len(texts), "misses": misses}
+
+
+def strength_order(
+    predict: Predict,
+    bare: Sequence[tuple[str, str, float]],
+    references: dict[str, tuple[str, float]],
+) -> float:
+    """Share of words whose base intensity differs from their category's plain word by at least
+    STRENGTH_GAP that read on the same side of it, on that category's axis."""
+    cats = sorted(references)
+    ref_states, _ = predict([references[c][0] for c in cats])
+    ref_read = {c: ref_states[i, AXIS[c]] for i, c in enumerate(cats)}
+    compared = [(w, c, b) for w, c, b in bare if abs(b - references[c][1]) >= STRENGTH_GAP]
+    if not compared:
+        return float("nan")
+    states, _ = predict([w for w, _c, _b in compared])
+    ok = [
+        (states[i, AXIS[c]] > ref_read[c]) == (b > references[c][1])
+        for i, (_w, c, b) in enumerate(compared)
+    ]
+    return float(np.mean(ok))
 
 
 def summary(result: dict) -> str:

@@ -71,16 +71,25 @@ class SentenceHead(nn.Module):
         return self.head(emb)
 
 
-def trainable_top(encoder: nn.Module, layers: int) -> list[nn.Parameter]:
-    """Freeze everything but the top `layers` transformer layers; return their parameters."""
+def trainable_top(encoder: nn.Module, layers: int) -> list[list[nn.Parameter]]:
+    """Freeze everything but the top `layers` transformer layers; return their parameters,
+    one list per layer, lowest first."""
     for p in encoder.parameters():
         p.requires_grad_(False)
-    params = []
+    groups = []
     for layer in encoder.encoder.layer[len(encoder.encoder.layer) - layers :]:
-        for p in layer.parameters():
+        params = list(layer.parameters())
+        for p in params:
             p.requires_grad_(True)
-            params.append(p)
-    return params
+        groups.append(params)
+    return groups
+
+
+def layer_rates(lr: float, layers: int, decay: float) -> list[float]:
+    """Learning rate of each tuned layer, lowest first: the top one gets `lr`, each layer below
+    `decay` times the one above (layer-wise decay keeps the lower layers, which place words,
+    nearer the pretrained model)."""
+    return [lr * decay ** (layers - 1 - i) for i in range(layers)]
 
 
 Tokenize = Callable[[Sequence[str]], tuple[torch.Tensor, torch.Tensor]]
@@ -100,20 +109,19 @@ def finetune(
     noise: float,
     seed: int,
     ce_weight: float = CE_WEIGHT,
+    layer_decay: float = 1.0,
     batch: int = 64,
     log: Callable[[str], None] = print,
 ) -> SentenceHead:
     torch.manual_seed(seed)
-    enc_params = trainable_top(model.encoder, layers)
+    rates = [*layer_rates(lr, layers, layer_decay), lr * 20]
+    groups = [*trainable_top(model.encoder, layers), list(model.head.parameters())]
     opt = torch.optim.AdamW(
-        [{"params": enc_params, "lr": lr}, {"params": model.head.parameters(), "lr": lr * 20}],
-        weight_decay=1e-2,
+        [{"params": g, "lr": r} for g, r in zip(groups, rates, strict=True)], weight_decay=1e-2
     )
     n = len(texts)
     steps = max(1, int(epochs * n / batch))
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=[lr, lr * 20], total_steps=steps, pct_start=0.1
-    )
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=rates, total_steps=steps, pct_start=0.1)
     y, r, c = (torch.from_numpy(a) for a in (states, relevant, classes))
     gen = torch.Generator().manual_seed(seed)
     model.train()

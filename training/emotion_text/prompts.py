@@ -161,6 +161,12 @@ def validation_words(every: int = 6) -> frozenset[str]:
     return frozenset(chosen)
 
 
+def reference_words() -> dict[str, tuple[str, float]]:
+    """The first adjective of each category ("angry", "afraid"): never a validation word, it is
+    what `train.py --validate` compares the strength of stronger and milder words against."""
+    return {cat: words[0] for cat, words in ADJECTIVES.items()}
+
+
 def validation_examples(words: frozenset[str]) -> list[tuple[str, str, float]]:
     """(prompt, category, intensity) for validation words, bare and in a context."""
     out = []

@@ -12,7 +12,8 @@ it on heldout.py, export MiniLM + pooling + head as one int8 ONNX graph (export.
 exported file again through the runtime (emosync.inference.emotion_text).
 
 `--validate` trains without prompts.validation_words() and scores only those: every setting
-here (noise, layers, epochs, learning rate, --wise) was chosen that way, never on heldout.py.
+here (noise, layers, epochs, learning rate, --wise, --layer-decay) was chosen that way,
+never on heldout.py.
 
 Losses (finetune.head_loss): mean squared error on the seven intensities, so degree words become
 a graded scale and "slightly angry" < "angry" < "enraged" is what the loss rewards; binary
@@ -51,6 +52,7 @@ DROPOUT = 0.3
 FT_LAYERS = 6  # top MiniLM layers tuned with the head (0: frozen encoder)
 FT_EPOCHS = 3.0
 FT_LR = 3e-5
+FT_LAYER_DECAY = 1.0  # each tuned layer's learning rate against the one above it
 FT_SOUP = 1  # fine-tuning runs averaged (finetune.soup)
 WISE_ALPHA = 0.8  # share of the tuned weights against the pretrained ones (finetune.interpolate)
 
@@ -152,6 +154,15 @@ def runtime_predictor(model_path: Path) -> evaluate.Predict:
     return predict
 
 
+def validate(predict: evaluate.Predict, skip: frozenset[str], label: str) -> None:
+    val = evaluate.score_validation(
+        predict, prompts.validation_examples(skip), prompts.reference_words()
+    )
+    print(f"{label}:", evaluate.summary(val), flush=True)
+    for miss in val["misses"]:
+        print("  miss:", miss)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, help="folder for the ONNX + tokenizer")
@@ -183,6 +194,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2, help="torch threads for fine-tuning")
     ap.add_argument("--lr", type=float, default=FT_LR, help="encoder learning rate when tuning")
     ap.add_argument(
+        "--layer-decay",
+        type=float,
+        default=FT_LAYER_DECAY,
+        help="learning rate of each tuned layer against the one above (1: the same for all)",
+    )
+    ap.add_argument(
         "--validate",
         action="store_true",
         help="train without the validation words, score them, export nothing",
@@ -192,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--out is required unless --validate")
     if not 0.0 <= args.wise <= 1.0:
         ap.error(f"--wise must lie between 0 and 1, got {args.wise}")
+    if not 0.0 < args.layer_decay <= 1.0:
+        ap.error(f"--layer-decay must lie in (0, 1], got {args.layer_decay}")
 
     t0 = time.time()
     skip = prompts.validation_words() if args.validate else frozenset()
@@ -220,19 +239,19 @@ def main(argv: list[str] | None = None) -> int:
                 copy.deepcopy(start), tokenize, texts, states, relevant, classes,
                 epochs=args.finetune_epochs, layers=args.finetune_layers, lr=args.lr,
                 noise=args.noise, seed=args.seed + k, ce_weight=args.ce_weight,
+                layer_decay=args.layer_decay,
             ))  # fmt: skip
             print(f"fine-tuned {args.finetune_layers} layers (run {k + 1}/{args.soup}) in "
                   f"{time.time() - t1:.1f}s", flush=True)  # fmt: skip
         model = finetune.soup(tuned) if len(tuned) > 1 else tuned[0]
+        if args.validate and args.wise < 1.0:
+            validate(finetune.predictor(model, tokenize), skip, "tuned only (--wise 1)")
         if args.wise < 1.0:
             model = finetune.interpolate(start, model, args.wise)
         encoder, head = model.encoder, model.head
         predict = finetune.predictor(model, tokenize)
     if args.validate:
-        val = evaluate.score_validation(predict, prompts.validation_examples(skip))
-        print("validation words:", evaluate.summary(val), flush=True)
-        for miss in val["misses"]:
-            print("  miss:", miss)
+        validate(predict, skip, "validation words")
         return 0
     head_scores = evaluate.score(predict)
     print("held-out (torch head):", evaluate.summary(head_scores), flush=True)
