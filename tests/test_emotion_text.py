@@ -199,6 +199,23 @@ def test_layer_decay_lowers_the_rates_of_lower_layers():
     assert rates == pytest.approx([2.5e-5, 5e-5, 1e-4])
 
 
+def test_rank_loss_asks_for_half_the_target_gap_within_a_category():
+    import torch
+
+    finetune = _training_module("finetune")
+    targets = torch.zeros(4, 7)
+    targets[:, 0] = torch.tensor([1.4, 0.4, 0.45, 0.0])
+    targets[3, 1] = 1.0
+    classes = torch.tensor([0, 0, 0, 1])
+    reads = targets.clone()
+    reads[:, 0] = torch.tensor([0.9, 0.4, 0.2, 0.0])  # 0.5 above 0.4 and 0.7 above 0.2
+    assert finetune.rank_loss(reads, targets, classes).item() == pytest.approx(0.0, abs=1e-6)
+    reads[0, 0] = 0.7  # 0.3 above 0.4 where half the gap is 0.5; 0.5 above 0.2 still enough
+    assert finetune.rank_loss(reads, targets, classes).item() == pytest.approx(0.2 / 2, abs=1e-6)
+    # pairs closer than RANK_MIN_GAP (0.4 vs 0.45) and pairs across categories are not ranked
+    assert finetune.rank_loss(reads[1:], targets[1:], classes[1:]).item() == 0.0
+
+
 def test_strength_compares_strong_and_mild_words_with_the_plain_one():
     evaluate = _training_module("evaluate")
     angry = evaluate.AXIS["angry"]

@@ -21,6 +21,8 @@ from emosync.rigs.emotions import MAX_INTENSITY
 
 CE_WEIGHT = 0.1  # the category cross-entropy's share of the loss
 CE_FLOOR = 1e-3  # keeps log(intensity) finite for a zero output
+RANK_WEIGHT = 0.0  # the intensity ranking loss's share (rank_loss; not shipped, docs/emotion.md)
+RANK_MIN_GAP = 0.1  # target gaps below this are not ranked
 
 
 def head_loss(
@@ -30,8 +32,10 @@ def head_loss(
     relevant: torch.Tensor,
     classes: torch.Tensor,
     ce_weight: float = CE_WEIGHT,
+    rank_weight: float = RANK_WEIGHT,
 ) -> torch.Tensor:
-    """MSE on the intensities + BCE on relevance + a CE on single-emotion prompts.
+    """MSE on the intensities + BCE on relevance + a CE on single-emotion prompts (+ a ranking
+    loss on their intensities when `rank_weight` > 0).
 
     The CE's logits are log-intensities, so it sees only the proportions between emotions:
     softmax(log x) = x / sum(x). On raw intensities it pushed every single-emotion prompt's
@@ -43,7 +47,27 @@ def head_loss(
         logits = torch.log(intensity[single] + CE_FLOOR)
         ce = nn.functional.cross_entropy(logits, classes[single])
         loss = loss + ce_weight * ce
+        if rank_weight:
+            ranked = rank_loss(intensity[single], states[single], classes[single])
+            loss = loss + rank_weight * ranked
     return loss
+
+
+def rank_loss(intensity: torch.Tensor, states: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+    """Pairwise hinge over single-emotion prompts of the same category: when one's target is
+    higher by at least RANK_MIN_GAP, its reading must be higher by at least half that gap.
+
+    The MSE alone lets readings shrink towards the middle of the scale (strong words read
+    weaker than they are, "very w" no higher than "w"); this asks for the order directly."""
+    pick = classes.unsqueeze(1)
+    x = intensity.gather(1, pick).squeeze(1)
+    t = states.gather(1, pick).squeeze(1)
+    gap = t.unsqueeze(1) - t.unsqueeze(0)  # [i, j]: how much i should read above j
+    ranked = (classes.unsqueeze(1) == classes.unsqueeze(0)) & (gap >= RANK_MIN_GAP)
+    if not ranked.any():
+        return intensity.sum() * 0.0
+    shortfall = 0.5 * gap - (x.unsqueeze(1) - x.unsqueeze(0))
+    return nn.functional.relu(shortfall[ranked]).mean()
 
 
 class SentenceHead(nn.Module):
@@ -109,6 +133,7 @@ def finetune(
     noise: float,
     seed: int,
     ce_weight: float = CE_WEIGHT,
+    rank_weight: float = RANK_WEIGHT,
     layer_decay: float = 1.0,
     batch: int = 64,
     log: Callable[[str], None] = print,
@@ -135,7 +160,7 @@ def finetune(
         at += batch
         ids, mask = tokenize([texts[i] for i in idx])
         intensity, logit = model(ids, mask, noise)
-        loss = head_loss(intensity, logit, y[idx], r[idx], c[idx], ce_weight)
+        loss = head_loss(intensity, logit, y[idx], r[idx], c[idx], ce_weight, rank_weight)
         opt.zero_grad()
         loss.backward()
         opt.step()

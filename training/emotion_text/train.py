@@ -20,8 +20,10 @@ a graded scale and "slightly angry" < "angry" < "enraged" is what the loss rewar
 cross-entropy on `relevant` (does the text talk about a feeling at all), the confidence the
 runtime uses to answer unrelated text with neutral + a warning instead of a guess; and a small
 cross-entropy on the dominant category of single-emotion prompts, on log-intensities so it
-sharpens near neighbours such as contempt and disgust without pulling weak prompts up. The head
-(export.EmotionHead) reads an amount and the shares of the seven emotions separately.
+sharpens near neighbours such as contempt and disgust without pulling weak prompts up.
+`--rank-weight` adds a pairwise ranking loss on intensities (finetune.rank_loss; off in the
+shipped model, docs/emotion.md says why). The head (export.EmotionHead) reads an amount and the
+shares of the seven emotions separately.
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ def train_head(
     noise: float = NOISE,
     dropout: float = DROPOUT,
     ce_weight: float = finetune.CE_WEIGHT,
+    rank_weight: float = finetune.RANK_WEIGHT,
 ) -> export.EmotionHead:
     torch.manual_seed(seed)
     torch.set_num_threads(1)  # a small MLP: extra threads only spin on a busy machine
@@ -123,7 +126,9 @@ def train_head(
             # noise on the unit sphere: nearby unseen words should read like their neighbours
             xb = torch.nn.functional.normalize(x[idx] + noise * torch.randn_like(x[idx]), dim=1)
             intensity, logit = head(xb)
-            loss = finetune.head_loss(intensity, logit, y[idx], r[idx], cls[idx], ce_weight)
+            loss = finetune.head_loss(
+                intensity, logit, y[idx], r[idx], cls[idx], ce_weight, rank_weight
+            )
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -176,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dropout", type=float, default=DROPOUT)
     ap.add_argument("--ce-weight", type=float, default=finetune.CE_WEIGHT, help="category CE")
     ap.add_argument(
+        "--rank-weight", type=float, default=finetune.RANK_WEIGHT, help="intensity ranking loss"
+    )
+    ap.add_argument(
         "--finetune-layers",
         type=int,
         default=FT_LAYERS,
@@ -222,8 +230,9 @@ def main(argv: list[str] | None = None) -> int:
 
     t1 = time.time()
     head = train_head(
-        emb, states, relevant, args.epochs, args.seed, args.noise, args.dropout, args.ce_weight
-    )
+        emb, states, relevant, args.epochs, args.seed, args.noise, args.dropout, args.ce_weight,
+        args.rank_weight,
+    )  # fmt: skip
     print(f"trained the head ({args.epochs} epochs) in {time.time() - t1:.1f}s", flush=True)
     encoder = export.load_encoder(minilm_dir())
     predict = head_predictor(embedder, head)
@@ -239,7 +248,7 @@ def main(argv: list[str] | None = None) -> int:
                 copy.deepcopy(start), tokenize, texts, states, relevant, classes,
                 epochs=args.finetune_epochs, layers=args.finetune_layers, lr=args.lr,
                 noise=args.noise, seed=args.seed + k, ce_weight=args.ce_weight,
-                layer_decay=args.layer_decay,
+                rank_weight=args.rank_weight, layer_decay=args.layer_decay,
             ))  # fmt: skip
             print(f"fine-tuned {args.finetune_layers} layers (run {k + 1}/{args.soup}) in "
                   f"{time.time() - t1:.1f}s", flush=True)  # fmt: skip
