@@ -216,6 +216,26 @@ def test_rank_loss_asks_for_half_the_target_gap_within_a_category():
     assert finetune.rank_loss(reads[1:], targets[1:], classes[1:]).item() == 0.0
 
 
+def test_calibration_restores_a_squeezed_scale_and_keeps_the_order():
+    import torch
+
+    export, finetune = _training_module("export"), _training_module("finetune")
+    head = export.EmotionHead()
+    amounts = torch.tensor([[0.0], [0.3], [1.0], [1.7]])
+    torch.testing.assert_close(head.calibrate(amounts), amounts)  # the identity until fitted
+    assert finetune.isotonic(np.array([1.0, 3.0, 2.0, 4.0, 0.0, 5.0])).tolist() == [
+        1.0, 2.25, 2.25, 2.25, 2.25, 5.0,
+    ]  # fmt: skip
+    rng = np.random.default_rng(0)
+    targets = rng.uniform(0.0, 1.5, 4000)
+    squeezed = 0.5 * targets + 0.3 + rng.normal(0.0, 0.03, 4000)  # weak read high, strong low
+    knots, values = finetune.fit_calibration(squeezed, targets, len(head.knots))
+    assert np.all(np.diff(knots) > 0) and np.all(np.diff(values) >= 0)
+    head.set_calibration(torch.from_numpy(knots), torch.from_numpy(values))
+    fixed = head.calibrate(torch.tensor([[0.4], [0.65], [0.95]])).squeeze(-1).numpy()
+    assert fixed == pytest.approx([0.2, 0.7, 1.3], abs=0.08)
+
+
 def test_strength_compares_strong_and_mild_words_with_the_plain_one():
     evaluate = _training_module("evaluate")
     angry = evaluate.AXIS["angry"]

@@ -86,7 +86,9 @@ def score_validation(
     references: dict[str, tuple[str, float]] | None = None,
 ) -> dict:
     """Validation words (prompts.validation_words, kept out of training): category accuracy,
-    and whether "slightly w" < "w" < "very w" and "not w" stays under 0.3 for each bare word.
+    and whether "slightly w" < "w" < "very w" and "not w" stays under 0.3 for each bare word;
+    `abs_error` is the mean distance of each reading, on its category, from the word's base
+    intensity (is the scale right, not only the order).
 
     With `references` (category -> (plain word, its base intensity)), also `strength`: whether
     each clearly stronger or milder bare word reads above or below its category's plain word, as
@@ -101,10 +103,12 @@ def score_validation(
         v = s[:, AXIS[cat]]
         order_ok += int(v[0] < v[1] < v[2])
         neg_ok += int(v[3] < 0.3)
+    errors = [abs(states[i, AXIS[c]] - b) for i, (_p, c, b) in enumerate(examples)]
     result = {
         "category_accuracy": float(np.mean(hits)),
         "intensity_order": order_ok / max(1, len(bare)),
         "negation": neg_ok / max(1, len(bare)),
+        "abs_error": float(np.mean(errors)),
     }
     if references:
         result["strength"] = strength_order(predict, bare, references)

@@ -22,6 +22,7 @@ from emosync.training.onnx_files import sha256_bytes, update_manifest, with_meta
 FORMAT_VERSION = "1"
 MODEL_NAME = "emotion_text.onnx"
 TOKENIZER_NAME = "tokenizer.json"
+CALIBRATION_KNOTS = 16  # knots of the head's amount calibration (EmotionHead.calibrate)
 
 
 class EmotionHead(nn.Module):
@@ -40,12 +41,29 @@ class EmotionHead(nn.Module):
         self.mix = nn.Linear(hidden, len(EMOTIONS))
         self.amount = nn.Linear(hidden, 1)
         self.relevance = nn.Linear(hidden, 1)
+        # A monotone piecewise-linear map of the amount (knots -> values, slope 1 past the last
+        # knot); the identity until set_calibration fits it (finetune.fit_calibration).
+        grid = torch.linspace(0.0, MAX_INTENSITY, CALIBRATION_KNOTS)
+        self.register_buffer("knots", grid.clone())
+        self.register_buffer("values", grid.clone())
+
+    def set_calibration(self, knots: torch.Tensor, values: torch.Tensor) -> None:
+        self.knots.copy_(knots)
+        self.values.copy_(values)
+
+    def calibrate(self, amount: torch.Tensor) -> torch.Tensor:
+        widths = self.knots[1:] - self.knots[:-1]
+        slopes = (self.values[1:] - self.values[:-1]) / widths
+        past = (amount - self.knots[:-1]).clamp(min=0.0)
+        inside = torch.minimum(past, widths)
+        beyond = (amount - self.knots[-1:]).clamp(min=0.0)
+        return self.values[:1] + (inside * slopes).sum(-1, keepdim=True) + beyond
 
     def forward(self, emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.body(emb)
         shares = torch.softmax(self.mix(h), dim=-1)
-        intensity = nn.functional.softplus(self.amount(h)) * shares
-        return intensity, self.relevance(h).squeeze(-1)
+        amount = self.calibrate(nn.functional.softplus(self.amount(h)))
+        return amount * shares, self.relevance(h).squeeze(-1)
 
 
 class TextEmotionGraph(nn.Module):

@@ -21,7 +21,7 @@ from emosync.rigs.emotions import MAX_INTENSITY
 
 CE_WEIGHT = 0.1  # the category cross-entropy's share of the loss
 CE_FLOOR = 1e-3  # keeps log(intensity) finite for a zero output
-RANK_WEIGHT = 0.0  # the intensity ranking loss's share (rank_loss; not shipped, docs/emotion.md)
+RANK_WEIGHT = 0.0  # the ranking loss's share (rank_loss; not shipped yet, docs/emotion.md)
 RANK_MIN_GAP = 0.1  # target gaps below this are not ranked
 
 
@@ -201,6 +201,62 @@ def interpolate(start: nn.Module, tuned: nn.Module, alpha: float) -> nn.Module:
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f"alpha must lie in [0, 1], got {alpha}")
     return weighted([start, tuned], [1 - alpha, alpha])
+
+
+def raw_totals(model: SentenceHead, tokenize: Tokenize, texts: Sequence[str]) -> np.ndarray:
+    """The amount the model reads in each text (the sum of its seven intensities, unclipped)."""
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(texts), 256):
+            ids, mask = tokenize(list(texts[i : i + 256]))
+            out.append(model(ids, mask)[0].sum(-1).numpy())
+    return np.concatenate(out)
+
+
+def isotonic(values: np.ndarray) -> np.ndarray:
+    """The non-decreasing sequence nearest to `values` in least squares (pool adjacent
+    violators)."""
+    means: list[float] = []
+    counts: list[int] = []
+    for v in values:
+        means.append(float(v))
+        counts.append(1)
+        while len(means) > 1 and means[-2] > means[-1]:
+            n = counts[-2] + counts[-1]
+            means[-2:] = [(means[-2] * counts[-2] + means[-1] * counts[-1]) / n]
+            counts[-2:] = [n]
+    return np.repeat(means, counts)
+
+
+def fit_calibration(
+    totals: np.ndarray, targets: np.ndarray, knots: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Knots and values of a monotone piecewise-linear map from the amounts a model reads to
+    the amounts the prompts ask for: isotonic regression, sampled at quantiles of the readings,
+    starting at (0, 0). Order is kept; only the scale moves."""
+    order = np.argsort(totals, kind="stable")
+    x, fitted = totals[order], isotonic(targets[order])
+    at = np.quantile(x, np.linspace(0.0, 1.0, knots - 1))
+    xs = np.concatenate([[0.0], np.maximum(at, 1e-4)])
+    for i in range(1, knots):  # strictly increasing, so every segment has a width
+        xs[i] = max(xs[i], xs[i - 1] + 1e-4)
+    ys = np.maximum.accumulate(np.concatenate([[0.0], np.interp(xs[1:], x, fitted)]))
+    return xs.astype(np.float32), ys.astype(np.float32)
+
+
+def calibrate(
+    model: SentenceHead,
+    tokenize: Tokenize,
+    texts: Sequence[str],
+    states: np.ndarray,
+    relevant: np.ndarray,
+) -> None:
+    """Fit the head's amount calibration on the prompts that talk about a feeling (neutral and
+    negated ones included, their target amount is 0)."""
+    keep = [i for i in range(len(texts)) if relevant[i] > 0]
+    totals = raw_totals(model, tokenize, [texts[i] for i in keep])
+    xs, ys = fit_calibration(totals, states[keep].sum(1), len(model.head.knots))
+    model.head.set_calibration(torch.from_numpy(xs), torch.from_numpy(ys))
 
 
 def predictor(model: SentenceHead, tokenize: Tokenize):

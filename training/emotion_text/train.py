@@ -12,18 +12,19 @@ it on heldout.py, export MiniLM + pooling + head as one int8 ONNX graph (export.
 exported file again through the runtime (emosync.inference.emotion_text).
 
 `--validate` trains without prompts.validation_words() and scores only those: every setting
-here (noise, layers, epochs, learning rate, --wise, --layer-decay) was chosen that way,
-never on heldout.py.
+here (noise, layers, epochs, learning rate, --wise, --layer-decay, --rank-weight, --calibrate)
+was chosen that way, never on heldout.py.
 
 Losses (finetune.head_loss): mean squared error on the seven intensities, so degree words become
 a graded scale and "slightly angry" < "angry" < "enraged" is what the loss rewards; binary
 cross-entropy on `relevant` (does the text talk about a feeling at all), the confidence the
 runtime uses to answer unrelated text with neutral + a warning instead of a guess; and a small
 cross-entropy on the dominant category of single-emotion prompts, on log-intensities so it
-sharpens near neighbours such as contempt and disgust without pulling weak prompts up.
-`--rank-weight` adds a pairwise ranking loss on intensities (finetune.rank_loss; off in the
-shipped model, docs/emotion.md says why). The head (export.EmotionHead) reads an amount and the
-shares of the seven emotions separately.
+sharpens near neighbours such as contempt and disgust without pulling weak prompts up. The head
+(export.EmotionHead) reads an amount and the shares of the seven emotions separately.
+`--rank-weight` adds a pairwise ranking loss on intensities (finetune.rank_loss) and
+`--calibrate` fits a monotone map of the amount on the training prompts after tuning
+(finetune.calibrate); both are off in the shipped model (docs/emotion.md says why).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ FT_EPOCHS = 3.0
 FT_LR = 3e-5
 FT_LAYER_DECAY = 1.0  # each tuned layer's learning rate against the one above it
 FT_SOUP = 1  # fine-tuning runs averaged (finetune.soup)
+CALIBRATE = False  # monotone calibration of the amount (finetune.calibrate; not shipped yet)
 WISE_ALPHA = 0.8  # share of the tuned weights against the pretrained ones (finetune.interpolate)
 
 
@@ -184,6 +186,12 @@ def main(argv: list[str] | None = None) -> int:
         "--rank-weight", type=float, default=finetune.RANK_WEIGHT, help="intensity ranking loss"
     )
     ap.add_argument(
+        "--calibrate",
+        action=argparse.BooleanOptionalAction,
+        default=CALIBRATE,
+        help="fit the head's amount calibration on the training prompts after tuning",
+    )
+    ap.add_argument(
         "--finetune-layers",
         type=int,
         default=FT_LAYERS,
@@ -257,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
             validate(finetune.predictor(model, tokenize), skip, "tuned only (--wise 1)")
         if args.wise < 1.0:
             model = finetune.interpolate(start, model, args.wise)
+        if args.calibrate:
+            finetune.calibrate(model, tokenize, texts, states, relevant)
         encoder, head = model.encoder, model.head
         predict = finetune.predictor(model, tokenize)
     if args.validate:
