@@ -231,7 +231,9 @@ def test_calibration_restores_a_squeezed_scale_and_keeps_the_order():
     squeezed = 0.5 * targets + 0.3 + rng.normal(0.0, 0.03, 4000)  # weak read high, strong low
     knots, values = finetune.fit_calibration(squeezed, targets, len(head.knots))
     assert np.all(np.diff(knots) > 0) and np.all(np.diff(values) >= 0)
+    assert not head.calibrated  # an unfitted map stays out of the graph
     head.set_calibration(torch.from_numpy(knots), torch.from_numpy(values))
+    assert head.calibrated
     fixed = head.calibrate(torch.tensor([[0.4], [0.65], [0.95]])).squeeze(-1).numpy()
     assert fixed == pytest.approx([0.2, 0.7, 1.3], abs=0.08)
 

@@ -83,16 +83,16 @@ STRENGTH_GAP = 0.3  # base intensities this far from the reference word's are co
 def score_validation(
     predict: Predict,
     examples: Sequence[tuple[str, str, float]],
-    references: dict[str, tuple[str, float]] | None = None,
+    references: dict[str, tuple[str, float]],
 ) -> dict:
     """Validation words (prompts.validation_words, kept out of training): category accuracy,
     and whether "slightly w" < "w" < "very w" and "not w" stays under 0.3 for each bare word;
     `abs_error` is the mean distance of each reading, on its category, from the word's base
     intensity (is the scale right, not only the order).
 
-    With `references` (category -> (plain word, its base intensity)), also `strength`: whether
-    each clearly stronger or milder bare word reads above or below its category's plain word, as
-    the held-out triples ask of unseen words ("happy" < "euphoric")."""
+    `strength`: whether each clearly stronger or milder bare word reads above or below its
+    category's plain word (`references`: category -> (plain word, its base intensity)), as the
+    held-out triples ask of unseen words ("happy" < "euphoric")."""
     texts = [p for p, _c, _b in examples]
     states, _conf = predict(texts)
     hits, misses = categories(states, [(p, c) for p, c, _b in examples])
@@ -104,15 +104,15 @@ def score_validation(
         order_ok += int(v[0] < v[1] < v[2])
         neg_ok += int(v[3] < 0.3)
     errors = [abs(states[i, AXIS[c]] - b) for i, (_p, c, b) in enumerate(examples)]
-    result = {
+    return {
         "category_accuracy": float(np.mean(hits)),
         "intensity_order": order_ok / max(1, len(bare)),
         "negation": neg_ok / max(1, len(bare)),
         "abs_error": float(np.mean(errors)),
+        "strength": strength_order(predict, bare, references),
+        "n_prompts": len(texts),
+        "misses": misses,
     }
-    if references:
-        result["strength"] = strength_order(predict, bare, references)
-    return result | {"n_prompts": len(texts), "misses": misses}
 
 
 def strength_order(

@@ -42,14 +42,17 @@ class EmotionHead(nn.Module):
         self.amount = nn.Linear(hidden, 1)
         self.relevance = nn.Linear(hidden, 1)
         # A monotone piecewise-linear map of the amount (knots -> values, slope 1 past the last
-        # knot); the identity until set_calibration fits it (finetune.fit_calibration).
+        # knot); the identity, and left out of the graph, until set_calibration fits it
+        # (finetune.fit_calibration).
         grid = torch.linspace(0.0, MAX_INTENSITY, CALIBRATION_KNOTS)
         self.register_buffer("knots", grid.clone())
         self.register_buffer("values", grid.clone())
+        self.calibrated = False
 
     def set_calibration(self, knots: torch.Tensor, values: torch.Tensor) -> None:
         self.knots.copy_(knots)
         self.values.copy_(values)
+        self.calibrated = True
 
     def calibrate(self, amount: torch.Tensor) -> torch.Tensor:
         widths = self.knots[1:] - self.knots[:-1]
@@ -62,7 +65,9 @@ class EmotionHead(nn.Module):
     def forward(self, emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.body(emb)
         shares = torch.softmax(self.mix(h), dim=-1)
-        amount = self.calibrate(nn.functional.softplus(self.amount(h)))
+        amount = nn.functional.softplus(self.amount(h))
+        if self.calibrated:
+            amount = self.calibrate(amount)
         return amount * shares, self.relevance(h).squeeze(-1)
 
 

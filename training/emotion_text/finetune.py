@@ -203,14 +203,17 @@ def interpolate(start: nn.Module, tuned: nn.Module, alpha: float) -> nn.Module:
     return weighted([start, tuned], [1 - alpha, alpha])
 
 
-def raw_totals(model: SentenceHead, tokenize: Tokenize, texts: Sequence[str]) -> np.ndarray:
-    """The amount the model reads in each text (the sum of its seven intensities, unclipped)."""
-    out = []
+def batched_outputs(model: SentenceHead, tokenize: Tokenize, texts: Sequence[str]):
+    """The model's raw (intensities, relevance logit) over `texts`, 256 at a time."""
     with torch.no_grad():
         for i in range(0, len(texts), 256):
             ids, mask = tokenize(list(texts[i : i + 256]))
-            out.append(model(ids, mask)[0].sum(-1).numpy())
-    return np.concatenate(out)
+            yield model(ids, mask)
+
+
+def raw_totals(model: SentenceHead, tokenize: Tokenize, texts: Sequence[str]) -> np.ndarray:
+    """The amount the model reads in each text (the sum of its seven intensities, unclipped)."""
+    return np.concatenate([s.sum(-1).numpy() for s, _ in batched_outputs(model, tokenize, texts)])
 
 
 def isotonic(values: np.ndarray) -> np.ndarray:
@@ -264,12 +267,9 @@ def predictor(model: SentenceHead, tokenize: Tokenize):
 
     def predict(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         out_s, out_c = [], []
-        with torch.no_grad():
-            for i in range(0, len(texts), 256):
-                ids, mask = tokenize(list(texts[i : i + 256]))
-                intensity, logit = model(ids, mask)
-                out_s.append(intensity.clamp(0, MAX_INTENSITY).numpy())
-                out_c.append(torch.sigmoid(logit).numpy())
+        for intensity, logit in batched_outputs(model, tokenize, texts):
+            out_s.append(intensity.clamp(0, MAX_INTENSITY).numpy())
+            out_c.append(torch.sigmoid(logit).numpy())
         return np.concatenate(out_s), np.concatenate(out_c)
 
     return predict
