@@ -216,6 +216,62 @@ def test_rank_loss_asks_for_half_the_target_gap_within_a_category():
     assert finetune.rank_loss(reads[1:], targets[1:], classes[1:]).item() == 0.0
 
 
+def test_ladder_pairs_are_ranked_only_within_their_ladder():
+    import torch
+
+    finetune = _training_module("finetune")
+    targets = torch.zeros(4, 7)
+    targets[:, 0] = torch.tensor([0.3, 1.0, 0.3, 1.0])
+    classes = torch.zeros(4, dtype=torch.long)
+    reads = targets.clone()
+    reads[:, 0] = torch.tensor([0.3, 0.7, 0.9, 1.0])  # ladder 0 fine (0.4 apart), ladder 1 not
+    groups = torch.tensor([0, 0, 1, 1])
+    # within ladder 1: 0.1 above where half the gap is 0.35; the mean over both ladders' pairs
+    assert finetune.rank_loss(reads, targets, classes, groups).item() == pytest.approx(0.25 / 2)
+    assert finetune.rank_loss(reads, targets, classes, torch.tensor([-1, -1, 1, 1])).item() == (
+        pytest.approx(0.25)
+    )  # -1: in no ladder
+    # without groups, pairs across ladders count too: ladder 0's 0.7 reads under ladder 1's 0.9
+    assert finetune.rank_loss(reads, targets, classes).item() == pytest.approx((0.55 + 0.25) / 4)
+    texts, states, relevant, cls, grp = finetune.with_ladders(
+        ["x"], targets[:1], torch.ones(1), classes[:1],
+        [[("barely sad", [0, 0, 0, 0, 0, 0.2, 0], 5), ("sad", [0, 0, 0, 0, 0, 1.0, 0], 5)]],
+    )  # fmt: skip
+    assert texts == ["x", "barely sad", "sad"] and grp.tolist() == [-1, 0, 0]
+    assert cls.tolist() == [0, 5, 5] and relevant.tolist() == [1, 1, 1]
+    assert states[1:, 5].tolist() == pytest.approx([0.2, 1.0])
+
+
+def test_ladders_climb_through_the_degree_words():
+    prompts = _training_module("prompts")
+    skip = prompts.validation_words()
+    built = prompts.ladders(seed=3, n=200, skip=skip)
+    assert len(built) == 200 and all(len(ladder) == len(prompts.LADDER_RUNGS) for ladder in built)
+    for ladder in built:
+        amounts = [sum(e.state) for e in ladder]
+        assert amounts == sorted(amounts) and amounts[0] < amounts[-1], [e.text for e in ladder]
+        assert not any(prompts._uses(e.text, skip) for e in ladder)
+    assert len({ladder[2].text for ladder in built}) > 150
+
+
+def test_degree_ladder_needs_a_strict_climb_and_a_weak_bottom():
+    evaluate = _training_module("evaluate")
+    angry = evaluate.AXIS["angry"]
+    reads = {
+        "barely livid": 0.2, "somewhat livid": 0.6, "livid": 1.0, "extremely livid": 1.4,
+        "barely cross": 0.8, "somewhat cross": 0.85, "cross": 1.0, "extremely cross": 1.2,
+        "barely irked": 0.2, "somewhat irked": 0.6, "irked": 0.6, "extremely irked": 1.2,
+    }  # fmt: skip
+
+    def predict(texts):
+        states = np.zeros((len(texts), 7), np.float32)
+        states[:, angry] = [reads[t] for t in texts]
+        return states, np.ones(len(texts), np.float32)
+
+    bare = [("livid", "angry", 1.4), ("cross", "angry", 0.5), ("irked", "angry", 0.6)]
+    assert evaluate.degree_ladder(predict, bare) == pytest.approx(1 / 3)
+
+
 def test_calibration_restores_a_squeezed_scale_and_keeps_the_order():
     import torch
 

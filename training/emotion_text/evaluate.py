@@ -86,7 +86,8 @@ def score_validation(
     references: dict[str, tuple[str, float]],
 ) -> dict:
     """Validation words (prompts.validation_words, kept out of training): category accuracy,
-    and whether "slightly w" < "w" < "very w" and "not w" stays under 0.3 for each bare word;
+    whether "slightly w" < "w" < "very w" (and the degree_ladder) and "not w" stays under 0.3
+    for each bare word;
     `abs_error` is the mean distance of each reading, on its category, from the word's base
     intensity (is the scale right, not only the order).
 
@@ -107,12 +108,28 @@ def score_validation(
     return {
         "category_accuracy": float(np.mean(hits)),
         "intensity_order": order_ok / max(1, len(bare)),
+        "degree_ladder": degree_ladder(predict, bare),
         "negation": neg_ok / max(1, len(bare)),
         "abs_error": float(np.mean(errors)),
         "strength": strength_order(predict, bare, references),
         "n_prompts": len(texts),
         "misses": misses,
     }
+
+
+LADDER = ("barely", "somewhat", "", "extremely")
+
+
+def degree_ladder(predict: Predict, bare: Sequence[tuple[str, str, float]]) -> float:
+    """Share of words read strictly rising through "barely w" < "somewhat w" < "w" <
+    "extremely w", with "barely w" under three quarters of "w" (what the suite asks of the
+    shipped model's known words, here on words training never saw)."""
+    ok = 0
+    for word, cat, _base in bare:
+        s, _ = predict([f"{d} {word}".strip() for d in LADDER])
+        v = s[:, AXIS[cat]]
+        ok += int(bool(np.all(np.diff(v) > 0)) and v[0] < 0.75 * v[2])
+    return ok / max(1, len(bare))
 
 
 def strength_order(

@@ -33,9 +33,11 @@ def head_loss(
     classes: torch.Tensor,
     ce_weight: float = CE_WEIGHT,
     rank_weight: float = RANK_WEIGHT,
+    groups: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """MSE on the intensities + BCE on relevance + a CE on single-emotion prompts (+ a ranking
-    loss on their intensities when `rank_weight` > 0).
+    loss on their intensities when `rank_weight` > 0, plus one within each of `groups`, the
+    ladders of one word at several degrees; -1: in no group).
 
     The CE's logits are log-intensities, so it sees only the proportions between emotions:
     softmax(log x) = x / sum(x). On raw intensities it pushed every single-emotion prompt's
@@ -49,13 +51,23 @@ def head_loss(
         loss = loss + ce_weight * ce
         if rank_weight:
             ranked = rank_loss(intensity[single], states[single], classes[single])
+            if groups is not None:
+                ranked = ranked + rank_loss(
+                    intensity[single], states[single], classes[single], groups[single]
+                )
             loss = loss + rank_weight * ranked
     return loss
 
 
-def rank_loss(intensity: torch.Tensor, states: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
-    """Pairwise hinge over single-emotion prompts of the same category: when one's target is
-    higher by at least RANK_MIN_GAP, its reading must be higher by at least half that gap.
+def rank_loss(
+    intensity: torch.Tensor,
+    states: torch.Tensor,
+    classes: torch.Tensor,
+    groups: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """Pairwise hinge over single-emotion prompts of the same category (and of the same group,
+    when `groups` is given; -1 is no group): when one's target is higher by at least
+    RANK_MIN_GAP, its reading must be higher by at least half that gap.
 
     The MSE alone lets readings shrink towards the middle of the scale (strong words read
     weaker than they are, "very w" no higher than "w"); this asks for the order directly."""
@@ -64,6 +76,8 @@ def rank_loss(intensity: torch.Tensor, states: torch.Tensor, classes: torch.Tens
     t = states.gather(1, pick).squeeze(1)
     gap = t.unsqueeze(1) - t.unsqueeze(0)  # [i, j]: how much i should read above j
     ranked = (classes.unsqueeze(1) == classes.unsqueeze(0)) & (gap >= RANK_MIN_GAP)
+    if groups is not None:
+        ranked &= (groups.unsqueeze(1) == groups.unsqueeze(0)) & (groups >= 0).unsqueeze(1)
     if not ranked.any():
         return intensity.sum() * 0.0
     shortfall = 0.5 * gap - (x.unsqueeze(1) - x.unsqueeze(0))
@@ -117,6 +131,8 @@ def layer_rates(lr: float, layers: int, decay: float) -> list[float]:
 
 
 Tokenize = Callable[[Sequence[str]], tuple[torch.Tensor, torch.Tensor]]
+# One word at several degrees, weakest first: (text, 7 target intensities, category index).
+Ladder = Sequence[tuple[str, Sequence[float], int]]
 
 
 def finetune(
@@ -135,9 +151,13 @@ def finetune(
     ce_weight: float = CE_WEIGHT,
     rank_weight: float = RANK_WEIGHT,
     layer_decay: float = 1.0,
+    ladders: Sequence[Ladder] = (),
+    ladders_per_step: int = 0,
     batch: int = 64,
     log: Callable[[str], None] = print,
 ) -> SentenceHead:
+    """Tune the top `layers` layers with the head on (texts, states, relevant, classes); each
+    step also reads the next `ladders_per_step` of `ladders` (cycling), ranked within each."""
     torch.manual_seed(seed)
     rates = [*layer_rates(lr, layers, layer_decay), lr * 20]
     groups = [*trainable_top(model.encoder, layers), list(model.head.parameters())]
@@ -158,9 +178,14 @@ def finetune(
             order, at = torch.randperm(n, generator=gen), 0
         idx = order[at : at + batch]
         at += batch
-        ids, mask = tokenize([texts[i] for i in idx])
+        batch_texts, yb, rb, cb, ladder_of = [texts[i] for i in idx], y[idx], r[idx], c[idx], None
+        if ladders_per_step:
+            picked = [ladders[(step * ladders_per_step + k) % len(ladders)]
+                      for k in range(ladders_per_step)]  # fmt: skip
+            batch_texts, yb, rb, cb, ladder_of = with_ladders(batch_texts, yb, rb, cb, picked)
+        ids, mask = tokenize(batch_texts)
         intensity, logit = model(ids, mask, noise)
-        loss = head_loss(intensity, logit, y[idx], r[idx], c[idx], ce_weight, rank_weight)
+        loss = head_loss(intensity, logit, yb, rb, cb, ce_weight, rank_weight, ladder_of)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -168,6 +193,26 @@ def finetune(
         if step % 100 == 0 or step == steps - 1:
             log(f"  step {step + 1}/{steps} loss {loss.item():.4f} ({time.time() - t0:.0f}s)")
     return model.eval()
+
+
+def with_ladders(
+    texts: list[str],
+    states: torch.Tensor,
+    relevant: torch.Tensor,
+    classes: torch.Tensor,
+    ladders: Sequence[Ladder],
+) -> tuple[list[str], torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The batch with `ladders` appended, and each prompt's group: -1 for the batch's own, the
+    ladder's index for a ladder's."""
+    rungs = [(t, s, c, g) for g, ladder in enumerate(ladders) for t, s, c in ladder]
+    groups = torch.tensor([-1] * len(texts) + [g for *_x, g in rungs])
+    return (
+        texts + [text for text, *_x in rungs],
+        torch.cat([states, torch.tensor([s for _t, s, _c, _g in rungs], dtype=states.dtype)]),
+        torch.cat([relevant, torch.ones(len(rungs), dtype=relevant.dtype)]),
+        torch.cat([classes, torch.tensor([c for _t, _s, c, _g in rungs], dtype=classes.dtype)]),
+        groups,
+    )
 
 
 def weighted(models: Sequence[nn.Module], weights: Sequence[float]) -> nn.Module:

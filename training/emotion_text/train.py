@@ -12,8 +12,8 @@ it on heldout.py, export MiniLM + pooling + head as one int8 ONNX graph (export.
 exported file again through the runtime (emosync.inference.emotion_text).
 
 `--validate` trains without prompts.validation_words() and scores only those: every setting
-here (noise, layers, epochs, learning rate, --wise, --layer-decay, --rank-weight, --calibrate)
-was chosen that way, never on heldout.py.
+here (noise, layers, epochs, learning rate, --wise, --layer-decay, --rank-weight, --ladders,
+--calibrate) was chosen that way, never on heldout.py.
 
 Losses (finetune.head_loss): mean squared error on the seven intensities, so degree words become
 a graded scale and "slightly angry" < "angry" < "enraged" is what the loss rewards; binary
@@ -57,6 +57,7 @@ FT_EPOCHS = 3.0
 FT_LR = 3e-5
 FT_LAYER_DECAY = 1.0  # each tuned layer's learning rate against the one above it
 FT_SOUP = 1  # fine-tuning runs averaged (finetune.soup)
+LADDERS = 0  # ladders (one word at four degrees) added to each fine-tuning step (not shipped yet)
 CALIBRATE = False  # monotone calibration of the amount (finetune.calibrate; not shipped yet)
 WISE_ALPHA = 0.8  # share of the tuned weights against the pretrained ones (finetune.interpolate)
 
@@ -186,6 +187,12 @@ def main(argv: list[str] | None = None) -> int:
         "--rank-weight", type=float, default=finetune.RANK_WEIGHT, help="intensity ranking loss"
     )
     ap.add_argument(
+        "--ladders",
+        type=int,
+        default=LADDERS,
+        help="ladders (one word under four degree words) ranked in each fine-tuning step",
+    )
+    ap.add_argument(
         "--calibrate",
         action=argparse.BooleanOptionalAction,
         default=CALIBRATE,
@@ -225,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--out is required unless --validate")
     if not 0.0 <= args.wise <= 1.0:
         ap.error(f"--wise must lie between 0 and 1, got {args.wise}")
+    if args.ladders < 0:
+        ap.error(f"--ladders must be 0 or more, got {args.ladders}")
     if not 0.0 < args.layer_decay <= 1.0:
         ap.error(f"--layer-decay must lie in (0, 1], got {args.layer_decay}")
 
@@ -249,6 +258,11 @@ def main(argv: list[str] | None = None) -> int:
         tokenize = finetune.make_tokenizer(minilm_dir() / export.TOKENIZER_NAME, MAX_LENGTH)
         start = finetune.SentenceHead(encoder, head)
         classes = dominant_labels(states)
+        steps = int(args.finetune_epochs * len(texts) / 64) + 1  # fresh ladders every step
+        ladders = [
+            [(e.text, e.state, int(np.argmax(e.state))) for e in ladder]
+            for ladder in prompts.ladders(args.seed, steps * args.ladders, skip)
+        ]
         tuned = []
         for k in range(args.soup):
             t1 = time.time()
@@ -257,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
                 epochs=args.finetune_epochs, layers=args.finetune_layers, lr=args.lr,
                 noise=args.noise, seed=args.seed + k, ce_weight=args.ce_weight,
                 rank_weight=args.rank_weight, layer_decay=args.layer_decay,
+                ladders=ladders, ladders_per_step=args.ladders,
             ))  # fmt: skip
             print(f"fine-tuned {args.finetune_layers} layers (run {k + 1}/{args.soup}) in "
                   f"{time.time() - t1:.1f}s", flush=True)  # fmt: skip
