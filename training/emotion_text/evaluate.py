@@ -87,9 +87,8 @@ def score_validation(
 ) -> dict:
     """Validation words (prompts.validation_words, kept out of training): category accuracy,
     whether "slightly w" < "w" < "very w" (and the degree_ladder) and "not w" stays under 0.3
-    for each bare word;
-    `abs_error` is the mean distance of each reading, on its category, from the word's base
-    intensity (is the scale right, not only the order).
+    for each bare word; `abs_error` is the mean distance of each reading, on its category, from
+    the word's base intensity (is the scale right, not only the order).
 
     `strength`: whether each clearly stronger or milder bare word reads above or below its
     category's plain word (`references`: category -> (plain word, its base intensity)), as the

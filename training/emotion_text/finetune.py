@@ -130,6 +130,11 @@ def layer_rates(lr: float, layers: int, decay: float) -> list[float]:
     return [lr * decay ** (layers - 1 - i) for i in range(layers)]
 
 
+def step_count(epochs: float, n: int, batch: int = 64) -> int:
+    """Optimiser steps of `finetune` over `n` prompts."""
+    return max(1, int(epochs * n / batch))
+
+
 Tokenize = Callable[[Sequence[str]], tuple[torch.Tensor, torch.Tensor]]
 # One word at several degrees, weakest first: (text, 7 target intensities, category index).
 Ladder = Sequence[tuple[str, Sequence[float], int]]
@@ -165,7 +170,7 @@ def finetune(
         [{"params": g, "lr": r} for g, r in zip(groups, rates, strict=True)], weight_decay=1e-2
     )
     n = len(texts)
-    steps = max(1, int(epochs * n / batch))
+    steps = step_count(epochs, n, batch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=rates, total_steps=steps, pct_start=0.1)
     y, r, c = (torch.from_numpy(a) for a in (states, relevant, classes))
     gen = torch.Generator().manual_seed(seed)
@@ -204,14 +209,15 @@ def with_ladders(
 ) -> tuple[list[str], torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """The batch with `ladders` appended, and each prompt's group: -1 for the batch's own, the
     ladder's index for a ladder's."""
-    rungs = [(t, s, c, g) for g, ladder in enumerate(ladders) for t, s, c in ladder]
-    groups = torch.tensor([-1] * len(texts) + [g for *_x, g in rungs])
+    rungs = [rung for ladder in ladders for rung in ladder]
+    rung_texts, rung_states, rung_classes = zip(*rungs, strict=True)
+    groups = [-1] * len(texts) + [g for g, ladder in enumerate(ladders) for _rung in ladder]
     return (
-        texts + [text for text, *_x in rungs],
-        torch.cat([states, torch.tensor([s for _t, s, _c, _g in rungs], dtype=states.dtype)]),
-        torch.cat([relevant, torch.ones(len(rungs), dtype=relevant.dtype)]),
-        torch.cat([classes, torch.tensor([c for _t, _s, c, _g in rungs], dtype=classes.dtype)]),
-        groups,
+        texts + list(rung_texts),
+        torch.cat([states, torch.tensor(rung_states, dtype=states.dtype)]),
+        torch.cat([relevant, torch.ones(len(rung_texts), dtype=relevant.dtype)]),
+        torch.cat([classes, torch.tensor(rung_classes, dtype=classes.dtype)]),
+        torch.tensor(groups),
     )
 
 

@@ -258,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         tokenize = finetune.make_tokenizer(minilm_dir() / export.TOKENIZER_NAME, MAX_LENGTH)
         start = finetune.SentenceHead(encoder, head)
         classes = dominant_labels(states)
-        steps = int(args.finetune_epochs * len(texts) / 64) + 1  # fresh ladders every step
+        steps = finetune.step_count(args.finetune_epochs, len(texts))  # fresh ladders every step
         ladders = [
             [(e.text, e.state, int(np.argmax(e.state))) for e in ladder]
             for ladder in prompts.ladders(args.seed, steps * args.ladders, skip)
