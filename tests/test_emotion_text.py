@@ -294,6 +294,22 @@ def test_calibration_restores_a_squeezed_scale_and_keeps_the_order():
     assert fixed == pytest.approx([0.2, 0.7, 1.3], abs=0.08)
 
 
+def test_calibration_can_leave_the_low_end_as_read():
+    """With keep_below the map is the identity up to that amount (a negated prompt the model
+    reads low is not lifted) and the isotonic fit above it."""
+    finetune = _training_module("finetune")
+    rng = np.random.default_rng(1)
+    targets = rng.uniform(0.0, 1.5, 4000)
+    low = 0.5 * targets + rng.normal(0.0, 0.03, 4000)  # everything read at half its amount
+    lifted = np.interp([0.1, 0.2], *finetune.fit_calibration(low, targets, 16))
+    assert lifted == pytest.approx([0.2, 0.4], abs=0.06)
+    knots, values = finetune.fit_calibration(low, targets, 16, keep_below=0.25)
+    assert 0.25 in knots.tolist() and np.all(np.diff(knots) > 0) and np.all(np.diff(values) >= 0)
+    kept = np.interp([0.1, 0.2, 0.25, 0.6], knots, values)
+    assert kept[:3] == pytest.approx([0.1, 0.2, 0.25], abs=1e-6)
+    assert kept[3] == pytest.approx(1.2, abs=0.08)
+
+
 def test_strength_compares_strong_and_mild_words_with_the_plain_one():
     evaluate = _training_module("evaluate")
     angry = evaluate.AXIS["angry"]

@@ -283,18 +283,24 @@ def isotonic(values: np.ndarray) -> np.ndarray:
 
 
 def fit_calibration(
-    totals: np.ndarray, targets: np.ndarray, knots: int
+    totals: np.ndarray, targets: np.ndarray, knots: int, keep_below: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Knots and values of a monotone piecewise-linear map from the amounts a model reads to
     the amounts the prompts ask for: isotonic regression, sampled at quantiles of the readings,
-    starting at (0, 0). Order is kept; only the scale moves."""
+    starting at (0, 0). Order is kept; only the scale moves. Readings up to `keep_below` map to
+    themselves (one knot sits there), so what the model reads as little or nothing, negated
+    prompts among it, is not lifted."""
     order = np.argsort(totals, kind="stable")
     x, fitted = totals[order], isotonic(targets[order])
     at = np.quantile(x, np.linspace(0.0, 1.0, knots - 1))
     xs = np.concatenate([[0.0], np.maximum(at, 1e-4)])
+    if keep_below > 0.0:
+        xs[1 + np.argmin(np.abs(xs[1:] - keep_below))] = keep_below
+        xs.sort()
     for i in range(1, knots):  # strictly increasing, so every segment has a width
         xs[i] = max(xs[i], xs[i - 1] + 1e-4)
-    ys = np.maximum.accumulate(np.concatenate([[0.0], np.interp(xs[1:], x, fitted)]))
+    ys = np.concatenate([[0.0], np.interp(xs[1:], x, fitted)])
+    ys = np.maximum.accumulate(np.where(xs <= keep_below, xs, ys))
     return xs.astype(np.float32), ys.astype(np.float32)
 
 
@@ -304,12 +310,14 @@ def calibrate(
     texts: Sequence[str],
     states: np.ndarray,
     relevant: np.ndarray,
+    keep_below: float = 0.0,
 ) -> None:
     """Fit the head's amount calibration on the prompts that talk about a feeling (neutral and
-    negated ones included, their target amount is 0)."""
+    negated ones included, their target amount is 0); see fit_calibration for `keep_below`."""
+    model.head.calibrated = False  # fit on the raw amounts, also when refitting
     keep = [i for i in range(len(texts)) if relevant[i] > 0]
     totals = raw_totals(model, tokenize, [texts[i] for i in keep])
-    xs, ys = fit_calibration(totals, states[keep].sum(1), len(model.head.knots))
+    xs, ys = fit_calibration(totals, states[keep].sum(1), len(model.head.knots), keep_below)
     model.head.set_calibration(torch.from_numpy(xs), torch.from_numpy(ys))
 
 

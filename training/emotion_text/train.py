@@ -24,7 +24,9 @@ sharpens near neighbours such as contempt and disgust without pulling weak promp
 (export.EmotionHead) reads an amount and the shares of the seven emotions separately.
 `--rank-weight` adds a pairwise ranking loss on intensities (finetune.rank_loss) and
 `--calibrate` fits a monotone map of the amount on the training prompts after tuning
-(finetune.calibrate); both are off in the shipped model (docs/emotion.md says why).
+(finetune.calibrate), leaving amounts under a given value as read; both are off in the shipped
+model (docs/emotion.md says why). With `--validate`, `--calibrate 0 0.3` scores the uncalibrated
+model and each calibration from one training.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ FT_LR = 3e-5
 FT_LAYER_DECAY = 1.0  # each tuned layer's learning rate against the one above it
 FT_SOUP = 1  # fine-tuning runs averaged (finetune.soup)
 LADDERS = 0  # ladders (one word at four degrees) added to each fine-tuning step (not shipped yet)
-CALIBRATE = False  # monotone calibration of the amount (finetune.calibrate; not shipped yet)
+CALIBRATE = None  # amounts kept as read below each value (finetune.calibrate; not shipped yet)
 WISE_ALPHA = 0.8  # share of the tuned weights against the pretrained ones (finetune.interpolate)
 
 
@@ -194,9 +196,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--calibrate",
-        action=argparse.BooleanOptionalAction,
+        type=float,
+        nargs="*",
+        metavar="FROM",
         default=CALIBRATE,
-        help="fit the head's amount calibration on the training prompts after tuning",
+        help="fit the head's amount calibration on the training prompts after tuning, keeping "
+        "amounts under FROM as read (default 0); with --validate each FROM is scored",
     )
     ap.add_argument(
         "--finetune-layers",
@@ -236,6 +241,11 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--ladders must be 0 or more, got {args.ladders}")
     if not 0.0 < args.layer_decay <= 1.0:
         ap.error(f"--layer-decay must lie in (0, 1], got {args.layer_decay}")
+    calibrations = [0.0] if args.calibrate == [] else list(args.calibrate or [])
+    if len(calibrations) > 1 and not args.validate:
+        ap.error("--calibrate takes one value unless --validate")
+    if any(k < 0.0 for k in calibrations):
+        ap.error(f"--calibrate values must be 0 or more, got {calibrations}")
 
     t0 = time.time()
     skip = prompts.validation_words() if args.validate else frozenset()
@@ -280,12 +290,17 @@ def main(argv: list[str] | None = None) -> int:
             validate(finetune.predictor(model, tokenize), skip, "tuned only (--wise 1)")
         if args.wise < 1.0:
             model = finetune.interpolate(start, model, args.wise)
-        if args.calibrate:
-            finetune.calibrate(model, tokenize, texts, states, relevant)
+        if args.validate and calibrations:
+            validate(finetune.predictor(model, tokenize), skip, "uncalibrated")
+        for i, keep_below in enumerate(calibrations):
+            finetune.calibrate(model, tokenize, texts, states, relevant, keep_below)
+            if args.validate and i < len(calibrations) - 1:
+                validate(finetune.predictor(model, tokenize), skip, f"calibrated from {keep_below}")
         encoder, head = model.encoder, model.head
         predict = finetune.predictor(model, tokenize)
     if args.validate:
-        validate(predict, skip, "validation words")
+        last = f", calibrated from {calibrations[-1]}" if calibrations else ""
+        validate(predict, skip, f"validation words{last}")
         return 0
     head_scores = evaluate.score(predict)
     print("held-out (torch head):", evaluate.summary(head_scores), flush=True)
