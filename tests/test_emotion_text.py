@@ -242,6 +242,25 @@ def test_ladder_pairs_are_ranked_only_within_their_ladder():
     assert states[1:, 5].tolist() == pytest.approx([0.2, 1.0])
 
 
+def test_ladders_stay_out_of_the_relevance_loss():
+    """Every ladder prompt is about a feeling: counted in the relevance loss, it would tilt the
+    balance between relevant and unrelated text in every step that carries ladders."""
+    import torch
+
+    finetune = _training_module("finetune")
+    reads = torch.zeros(3, 7)  # read as asked: only the relevance term is left
+    relevant, classes = torch.tensor([0.0, 1.0, 1.0]), torch.full((3,), -1)
+    logit = torch.tensor([-1.0, -4.0, -4.0])  # the two ladder rungs read as unrelated
+
+    def loss(n: int, groups=None) -> float:
+        return finetune.head_loss(
+            reads[:n], logit[:n], reads[:n], relevant[:n], classes[:n], groups=groups
+        ).item()
+
+    assert loss(3, torch.tensor([-1, 0, 0])) == pytest.approx(loss(1))
+    assert loss(3) > loss(1) + 0.5  # without groups the rungs count
+
+
 def test_ladders_climb_through_the_degree_words():
     prompts = _training_module("prompts")
     skip = prompts.validation_words()
@@ -390,6 +409,11 @@ def test_validation_words_stay_out_of_training():
     assert found == []
     bare = [p for p, _c, _b in prompts.validation_examples(words)[::2]]
     assert set(bare) == words
+    heldout = _training_module("heldout")
+    unrelated = set(prompts.VALIDATION_UNRELATED)
+    assert len(unrelated) == len(prompts.VALIDATION_UNRELATED) >= 30
+    assert unrelated.isdisjoint(heldout.UNRELATED)
+    assert unrelated.isdisjoint(e.text for e in prompts.build_examples(seed=0, scale=1.0))
 
 
 @pytest.mark.slow

@@ -84,6 +84,7 @@ def score_validation(
     predict: Predict,
     examples: Sequence[tuple[str, str, float]],
     references: dict[str, tuple[str, float]],
+    unrelated: Sequence[str],
 ) -> dict:
     """Validation words (prompts.validation_words, kept out of training): category accuracy,
     whether "slightly w" < "w" < "very w" (and the degree_ladder) and "not w" stays under 0.3
@@ -92,7 +93,10 @@ def score_validation(
 
     `strength`: whether each clearly stronger or milder bare word reads above or below its
     category's plain word (`references`: category -> (plain word, its base intensity)), as the
-    held-out triples ask of unseen words ("happy" < "euphoric")."""
+    held-out triples ask of unseen words ("happy" < "euphoric").
+
+    `unrelated_rejected`: share of `unrelated` texts (about no feeling) read under the runtime's
+    relevance threshold."""
     texts = [p for p, _c, _b in examples]
     states, _conf = predict(texts)
     hits, misses = categories(states, [(p, c) for p, c, _b in examples])
@@ -104,6 +108,7 @@ def score_validation(
         order_ok += int(v[0] < v[1] < v[2])
         neg_ok += int(v[3] < 0.3)
     errors = [abs(states[i, AXIS[c]] - b) for i, (_p, c, b) in enumerate(examples)]
+    _s, unrelated_conf = predict(unrelated)
     return {
         "category_accuracy": float(np.mean(hits)),
         "intensity_order": order_ok / max(1, len(bare)),
@@ -111,6 +116,7 @@ def score_validation(
         "negation": neg_ok / max(1, len(bare)),
         "abs_error": float(np.mean(errors)),
         "strength": strength_order(predict, bare, references),
+        "unrelated_rejected": float(np.mean(unrelated_conf < RELEVANT_THRESHOLD)),
         "n_prompts": len(texts),
         "misses": misses,
     }

@@ -37,13 +37,17 @@ def head_loss(
 ) -> torch.Tensor:
     """MSE on the intensities + BCE on relevance + a CE on single-emotion prompts (+ a ranking
     loss on their intensities when `rank_weight` > 0, plus one within each of `groups`, the
-    ladders of one word at several degrees; -1: in no group).
+    ladders of one word at several degrees; -1: in no group). Ladders stay out of the relevance
+    loss.
 
     The CE's logits are log-intensities, so it sees only the proportions between emotions:
     softmax(log x) = x / sum(x). On raw intensities it pushed every single-emotion prompt's
     intensity up, "slightly angry" included, against the MSE's degree targets."""
     loss = nn.functional.mse_loss(intensity, states)
-    loss = loss + 0.3 * nn.functional.binary_cross_entropy_with_logits(logit, relevant)
+    # ladders are all about a feeling: in the relevance loss they would shift its balance
+    own = slice(None) if groups is None else groups < 0
+    bce = nn.functional.binary_cross_entropy_with_logits(logit[own], relevant[own])
+    loss = loss + 0.3 * bce
     single = classes >= 0
     if single.any():
         logits = torch.log(intensity[single] + CE_FLOOR)

@@ -166,7 +166,10 @@ def runtime_predictor(model_path: Path) -> evaluate.Predict:
 
 def validate(predict: evaluate.Predict, skip: frozenset[str], label: str) -> None:
     val = evaluate.score_validation(
-        predict, prompts.validation_examples(skip), prompts.reference_words()
+        predict,
+        prompts.validation_examples(skip),
+        prompts.reference_words(),
+        prompts.VALIDATION_UNRELATED,
     )
     print(f"{label}:", evaluate.summary(val), flush=True)
     for miss in val["misses"]:
