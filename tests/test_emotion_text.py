@@ -346,6 +346,27 @@ def test_strength_compares_strong_and_mild_words_with_the_plain_one():
     assert np.isnan(evaluate.strength_order(predict, [("irked", "angry", 0.9)], references))
 
 
+def test_validation_sees_a_vanishing_weak_degree_and_unrelated_text_read_as_feeling():
+    """weak_error: "slightly w" against 0.35 x the base (read 0 here, so the whole target);
+    unrelated_rejected: the share of texts about no feeling under the relevance threshold."""
+    evaluate = _training_module("evaluate")
+    angry = evaluate.AXIS["angry"]
+
+    def predict(texts):
+        states = np.zeros((len(texts), 7), np.float32)
+        states[:, angry] = [0.0 if t.startswith(("slightly", "not")) else 1.0 for t in texts]
+        return states, np.array([0.9 if "jar" in t else 0.1 for t in texts], np.float32)
+
+    examples = [("livid", "angry", 1.4), ("he is livid", "angry", 1.4),
+                ("cross", "angry", 0.6), ("she is cross", "angry", 0.6)]  # fmt: skip
+    val = evaluate.score_validation(
+        predict, examples, {"angry": ("angry", 1.0)}, ["a jar of screws", "a chair", "x = 1"]
+    )
+    assert val["weak_error"] == pytest.approx(0.35 * (1.4 + 0.6) / 2)
+    assert val["unrelated_rejected"] == pytest.approx(2 / 3)
+    assert val["negation"] == 1.0 and val["intensity_order"] == 0.0
+
+
 def test_tampered_model_is_rejected(tmp_path):
     for name in ("emotion_text.onnx", "tokenizer.json", "MANIFEST.json"):
         shutil.copy(ASSETS / name, tmp_path / name)

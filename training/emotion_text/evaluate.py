@@ -12,6 +12,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import heldout
+import vocabulary
 
 from emosync.rigs.emotions import EMOTIONS
 
@@ -77,6 +78,7 @@ def score(predict: Predict) -> dict[str, float | list[str]]:
     }
 
 
+SLIGHTLY = dict(vocabulary.DEGREES)["slightly"]  # what "slightly" multiplies a base by
 STRENGTH_GAP = 0.3  # base intensities this far from the reference word's are compared with it
 
 
@@ -89,7 +91,8 @@ def score_validation(
     """Validation words (prompts.validation_words, kept out of training): category accuracy,
     whether "slightly w" < "w" < "very w" (and the degree_ladder) and "not w" stays under 0.3
     for each bare word; `abs_error` is the mean distance of each reading, on its category, from
-    the word's base intensity (is the scale right, not only the order).
+    the word's base intensity (is the scale right, not only the order); `weak_error` the same
+    for "slightly w" against SLIGHTLY × the base (a weak feeling must not vanish).
 
     `strength`: whether each clearly stronger or milder bare word reads above or below its
     category's plain word (`references`: category -> (plain word, its base intensity)), as the
@@ -102,11 +105,13 @@ def score_validation(
     hits, misses = categories(states, [(p, c) for p, c, _b in examples])
     bare = examples[::2]  # each word comes bare, then in a context
     order_ok = neg_ok = 0
-    for word, cat, _base in bare:
+    weak_errors = []
+    for word, cat, base in bare:
         s, _ = predict([f"slightly {word}", word, f"very {word}", f"not {word}"])
         v = s[:, AXIS[cat]]
         order_ok += int(v[0] < v[1] < v[2])
         neg_ok += int(v[3] < 0.3)
+        weak_errors.append(abs(v[0] - SLIGHTLY * base))
     errors = [abs(states[i, AXIS[c]] - b) for i, (_p, c, b) in enumerate(examples)]
     _s, unrelated_conf = predict(unrelated)
     return {
@@ -115,6 +120,7 @@ def score_validation(
         "degree_ladder": degree_ladder(predict, bare),
         "negation": neg_ok / max(1, len(bare)),
         "abs_error": float(np.mean(errors)),
+        "weak_error": float(np.mean(weak_errors)),
         "strength": strength_order(predict, bare, references),
         "unrelated_rejected": float(np.mean(unrelated_conf < RELEVANT_THRESHOLD)),
         "n_prompts": len(texts),

@@ -22,10 +22,11 @@ runtime uses to answer unrelated text with neutral + a warning instead of a gues
 cross-entropy on the dominant category of single-emotion prompts, on log-intensities so it
 sharpens near neighbours such as contempt and disgust without pulling weak prompts up. The head
 (export.EmotionHead) reads an amount and the shares of the seven emotions separately.
-`--rank-weight` adds a pairwise ranking loss on intensities (finetune.rank_loss) and
-`--calibrate` fits a monotone map of the amount on the training prompts after tuning
-(finetune.calibrate), leaving amounts under a given value as read; both are off in the shipped
-model (docs/emotion.md says why). With `--validate`, `--calibrate 0 0.3` scores the uncalibrated
+`--rank-weight` weighs a pairwise ranking loss on intensities (finetune.rank_loss), `--ladders`
+adds one word at four degrees to every fine-tuning step, ranked within each, and `--calibrate`
+fits a monotone map of the amount on the training prompts after tuning (finetune.calibrate),
+leaving amounts under a given value as read; all three are off in the shipped model
+(docs/emotion.md says why). With `--validate`, `--calibrate 0 0.3` scores the uncalibrated
 model and each calibration from one training.
 """
 
@@ -59,8 +60,8 @@ FT_EPOCHS = 3.0
 FT_LR = 3e-5
 FT_LAYER_DECAY = 1.0  # each tuned layer's learning rate against the one above it
 FT_SOUP = 1  # fine-tuning runs averaged (finetune.soup)
-LADDERS = 0  # ladders (one word at four degrees) added to each fine-tuning step (not shipped yet)
-CALIBRATE = None  # amounts kept as read below each value (finetune.calibrate; not shipped yet)
+LADDERS = 0  # ladders (one word at four degrees) added to each fine-tuning step (not shipped)
+CALIBRATE_FROM = 0.3  # `--calibrate` alone: amounts under this kept as read (finetune.calibrate)
 WISE_ALPHA = 0.8  # share of the tuned weights against the pretrained ones (finetune.interpolate)
 
 
@@ -202,9 +203,9 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         nargs="*",
         metavar="FROM",
-        default=CALIBRATE,
         help="fit the head's amount calibration on the training prompts after tuning, keeping "
-        "amounts under FROM as read (default 0); with --validate each FROM is scored",
+        f"amounts under FROM as read (none given: {CALIBRATE_FROM}); with --validate each FROM "
+        "is scored (off by default)",
     )
     ap.add_argument(
         "--finetune-layers",
@@ -244,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--ladders must be 0 or more, got {args.ladders}")
     if not 0.0 < args.layer_decay <= 1.0:
         ap.error(f"--layer-decay must lie in (0, 1], got {args.layer_decay}")
-    calibrations = [0.0] if args.calibrate == [] else list(args.calibrate or [])
+    calibrations = [] if args.calibrate is None else list(args.calibrate or [CALIBRATE_FROM])
     if len(calibrations) > 1 and not args.validate:
         ap.error("--calibrate takes one value unless --validate")
     if any(k < 0.0 for k in calibrations):
