@@ -347,14 +347,16 @@ def test_strength_compares_strong_and_mild_words_with_the_plain_one():
 
 
 def test_validation_sees_a_vanishing_weak_degree_and_unrelated_text_read_as_feeling():
-    """weak_error: "slightly w" against 0.35 x the base (read 0 here, so the whole target);
-    unrelated_rejected: the share of texts about no feeling under the relevance threshold."""
+    """weak_error: "slightly w" against 0.35 x the base; weak_vanished: the share of words whose
+    "slightly w" reads under 0.1 (here "livid", read 0); unrelated_rejected: the share of texts
+    about no feeling under the relevance threshold."""
     evaluate = _training_module("evaluate")
     angry = evaluate.AXIS["angry"]
 
     def predict(texts):
         states = np.zeros((len(texts), 7), np.float32)
-        states[:, angry] = [0.0 if t.startswith(("slightly", "not")) else 1.0 for t in texts]
+        weak = {"slightly livid": 0.0, "slightly cross": 0.2}
+        states[:, angry] = [weak.get(t, 0.0 if t.startswith("not") else 1.0) for t in texts]
         return states, np.array([0.9 if "jar" in t else 0.1 for t in texts], np.float32)
 
     examples = [("livid", "angry", 1.4), ("he is livid", "angry", 1.4),
@@ -362,7 +364,8 @@ def test_validation_sees_a_vanishing_weak_degree_and_unrelated_text_read_as_feel
     val = evaluate.score_validation(
         predict, examples, {"angry": ("angry", 1.0)}, ["a jar of screws", "a chair", "x = 1"]
     )
-    assert val["weak_error"] == pytest.approx(0.35 * (1.4 + 0.6) / 2)
+    assert val["weak_error"] == pytest.approx((0.35 * 1.4 + abs(0.2 - 0.35 * 0.6)) / 2)
+    assert val["weak_vanished"] == 0.5
     assert val["unrelated_rejected"] == pytest.approx(2 / 3)
     assert val["negation"] == 1.0 and val["intensity_order"] == 0.0
 

@@ -79,6 +79,7 @@ def score(predict: Predict) -> dict[str, float | list[str]]:
 
 
 SLIGHTLY = dict(vocabulary.DEGREES)["slightly"]  # what "slightly" multiplies a base by
+VANISHED = 0.1  # a "slightly w" reading under this shows no feeling
 STRENGTH_GAP = 0.3  # base intensities this far from the reference word's are compared with it
 
 
@@ -92,7 +93,9 @@ def score_validation(
     whether "slightly w" < "w" < "very w" (and the degree_ladder) and "not w" stays under 0.3
     for each bare word; `abs_error` is the mean distance of each reading, on its category, from
     the word's base intensity (is the scale right, not only the order); `weak_error` the same
-    for "slightly w" against SLIGHTLY × the base (a weak feeling must not vanish).
+    for "slightly w" against SLIGHTLY × the base, and `weak_vanished` the share of words whose
+    "slightly w" reads under VANISHED (a weak feeling must stay visible; a mean distance alone
+    cannot tell reading it too strong from reading nothing).
 
     `strength`: whether each clearly stronger or milder bare word reads above or below its
     category's plain word (`references`: category -> (plain word, its base intensity)), as the
@@ -105,13 +108,13 @@ def score_validation(
     hits, misses = categories(states, [(p, c) for p, c, _b in examples])
     bare = examples[::2]  # each word comes bare, then in a context
     order_ok = neg_ok = 0
-    weak_errors = []
+    weak = []
     for word, cat, base in bare:
         s, _ = predict([f"slightly {word}", word, f"very {word}", f"not {word}"])
         v = s[:, AXIS[cat]]
         order_ok += int(v[0] < v[1] < v[2])
         neg_ok += int(v[3] < 0.3)
-        weak_errors.append(abs(v[0] - SLIGHTLY * base))
+        weak.append((v[0], SLIGHTLY * base))
     errors = [abs(states[i, AXIS[c]] - b) for i, (_p, c, b) in enumerate(examples)]
     _s, unrelated_conf = predict(unrelated)
     return {
@@ -120,7 +123,8 @@ def score_validation(
         "degree_ladder": degree_ladder(predict, bare),
         "negation": neg_ok / max(1, len(bare)),
         "abs_error": float(np.mean(errors)),
-        "weak_error": float(np.mean(weak_errors)),
+        "weak_error": float(np.mean([abs(read - want) for read, want in weak])),
+        "weak_vanished": float(np.mean([read < VANISHED for read, _want in weak])),
         "strength": strength_order(predict, bare, references),
         "unrelated_rejected": float(np.mean(unrelated_conf < RELEVANT_THRESHOLD)),
         "n_prompts": len(texts),
