@@ -61,7 +61,6 @@ FT_LR = 3e-5
 FT_LAYER_DECAY = 1.0  # each tuned layer's learning rate against the one above it
 FT_SOUP = 1  # fine-tuning runs averaged (finetune.soup)
 LADDERS = 0  # ladders (one word at four degrees) added to each fine-tuning step (not shipped)
-CALIBRATE_FROM = 0.3  # `--calibrate` alone: amounts under this kept as read (finetune.calibrate)
 WISE_ALPHA = 0.8  # share of the tuned weights against the pretrained ones (finetune.interpolate)
 
 
@@ -204,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
         nargs="*",
         metavar="FROM",
         help="fit the head's amount calibration on the training prompts after tuning, keeping "
-        f"amounts under FROM as read (none given: {CALIBRATE_FROM}); with --validate each FROM "
+        "amounts under FROM as read (none given: 0, the whole range); with --validate each FROM "
         "is scored (off by default)",
     )
     ap.add_argument(
@@ -245,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--ladders must be 0 or more, got {args.ladders}")
     if not 0.0 < args.layer_decay <= 1.0:
         ap.error(f"--layer-decay must lie in (0, 1], got {args.layer_decay}")
-    calibrations = [] if args.calibrate is None else list(args.calibrate or [CALIBRATE_FROM])
+    calibrations = [] if args.calibrate is None else list(args.calibrate or [0.0])
     if len(calibrations) > 1 and not args.validate:
         ap.error("--calibrate takes one value unless --validate")
     if any(k < 0.0 for k in calibrations):
