@@ -273,6 +273,52 @@ def test_ladders_climb_through_the_degree_words():
     assert len({ladder[2].text for ladder in built}) > 150
 
 
+def test_a_ladder_floor_puts_the_word_negated_under_its_weakest_degree():
+    prompts = _training_module("prompts")
+    skip = prompts.validation_words()
+    unfloored = prompts.ladders(seed=3, n=50, skip=skip)
+    floored = prompts.ladders(seed=3, n=50, skip=skip, negated=True)
+    assert all(len(ladder) == len(prompts.LADDER_RUNGS) + 1 for ladder in floored)
+    words = {w for _c, w, _b in prompts._adjectives(skip)}
+    for ladder in floored:
+        axis = int(np.argmax(ladder[-1].state))
+        amounts = [e.state[axis] for e in ladder]
+        assert amounts[0] == 0.0 and amounts[1:] == sorted(amounts[1:]) and amounts[1] > 0.0
+        plain = [w for w in words if w in ladder[3].text]  # the plain rung holds the word
+        assert any(n.format(a=w) in ladder[0].text for n in prompts.NEGATIONS for w in plain)
+        assert not any(prompts._uses(e.text, skip) for e in ladder)
+    # the floor only adds a rung: the first ladder's degrees are drawn as without it
+    assert [e.text for e in floored[0][1:]] == [e.text for e in unfloored[0]]
+    assert all(len(ladder) == len(prompts.LADDER_RUNGS) for ladder in unfloored)
+
+
+def test_a_negated_rung_is_ranked_on_its_word_but_kept_out_of_the_category_loss():
+    import torch
+
+    finetune = _training_module("finetune")
+    states = torch.zeros(2, 7)
+    states[1, 4] = 0.5  # "barely happy"; row 0 is "not happy", none of it
+    classes = torch.tensor([4, 4])  # both rungs carry the ladder's category
+    groups = torch.tensor([0, 0])
+    relevant, logit = torch.ones(2), torch.zeros(2)
+    reads = states.clone()
+    reads[0, 0] = 0.4  # "not happy" read as some anger: the category loss would pull it to happy
+
+    def loss(rank_weight: float, rows) -> float:
+        return finetune.head_loss(
+            reads[rows], logit[rows], states[rows], relevant[rows], classes[rows],
+            rank_weight=rank_weight, groups=groups[rows],
+        ).item()  # fmt: skip
+
+    mse = torch.nn.functional.mse_loss(reads, states).item()  # ladders: no relevance term
+    ce = torch.nn.functional.cross_entropy(torch.log(reads[1:] + finetune.CE_FLOOR), classes[1:])
+    assert loss(0.0, [0, 1]) == pytest.approx(mse + finetune.CE_WEIGHT * ce.item())
+    # ranked: "barely happy" must read 0.25 above "not happy" (half the 0.5 gap); it reads 0.5
+    assert loss(1.0, [0, 1]) == pytest.approx(loss(0.0, [0, 1]))
+    reads[1, 4] = 0.1  # now only 0.1 above: a shortfall of 0.15, in both ranking terms
+    assert loss(1.0, [0, 1]) - loss(0.0, [0, 1]) == pytest.approx(0.3, abs=1e-6)
+
+
 def test_degree_ladder_needs_a_strict_climb_and_a_weak_bottom():
     evaluate = _training_module("evaluate")
     angry = evaluate.AXIS["angry"]

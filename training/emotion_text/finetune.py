@@ -38,21 +38,26 @@ def head_loss(
     """MSE on the intensities + BCE on relevance + a CE on single-emotion prompts (+ a ranking
     loss on their intensities when `rank_weight` > 0, plus one within each of `groups`, the
     ladders of one word at several degrees; -1: in no group). Ladders stay out of the relevance
-    loss.
+    loss; a prompt whose class holds no intensity (a negated rung) stays out of the CE.
 
     The CE's logits are log-intensities, so it sees only the proportions between emotions:
     softmax(log x) = x / sum(x). On raw intensities it pushed every single-emotion prompt's
     intensity up, "slightly angry" included, against the MSE's degree targets."""
     loss = nn.functional.mse_loss(intensity, states)
     # ladders are all about a feeling: in the relevance loss they would shift its balance
-    own = slice(None) if groups is None else groups < 0
-    bce = nn.functional.binary_cross_entropy_with_logits(logit[own], relevant[own])
-    loss = loss + 0.3 * bce
+    own = torch.ones_like(relevant, dtype=torch.bool) if groups is None else groups < 0
+    if own.any():
+        bce = nn.functional.binary_cross_entropy_with_logits(logit[own], relevant[own])
+        loss = loss + 0.3 * bce
     single = classes >= 0
     if single.any():
-        logits = torch.log(intensity[single] + CE_FLOOR)
-        ce = nn.functional.cross_entropy(logits, classes[single])
-        loss = loss + ce_weight * ce
+        # a ladder's negated rung is ranked on its word's category but holds none of it
+        holds = single.clone()
+        holds[single] = states[single].gather(1, classes[single].unsqueeze(1)).squeeze(1) > 0.05
+        if holds.any():
+            logits = torch.log(intensity[holds] + CE_FLOOR)
+            ce = nn.functional.cross_entropy(logits, classes[holds])
+            loss = loss + ce_weight * ce
         if rank_weight:
             ranked = rank_loss(intensity[single], states[single], classes[single])
             if groups is not None:
@@ -140,7 +145,8 @@ def step_count(epochs: float, n: int, batch: int = 64) -> int:
 
 
 Tokenize = Callable[[Sequence[str]], tuple[torch.Tensor, torch.Tensor]]
-# One word at several degrees, weakest first: (text, 7 target intensities, category index).
+# One word at several degrees, weakest first: (text, 7 target intensities, category index), the
+# word's category on every rung, a negated one ("not w", none of it) included.
 Ladder = Sequence[tuple[str, Sequence[float], int]]
 
 

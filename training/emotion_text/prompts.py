@@ -217,10 +217,14 @@ def _graded(rng: random.Random, n: int, skip: frozenset[str]) -> list[tuple[str,
 LADDER_RUNGS: list[tuple[float, float] | None] = [(0.15, 0.35), (0.4, 0.8), None, (1.25, 1.5)]
 
 
-def ladders(seed: int, n: int, skip: frozenset[str] = frozenset()) -> list[list[Example]]:
+def ladders(
+    seed: int, n: int, skip: frozenset[str] = frozenset(), negated: bool = False
+) -> list[list[Example]]:
     """`n` ladders: one adjective in one context under a degree word from each of LADDER_RUNGS
     ("barely w", "somewhat w", "w", "extremely w"), weakest first. Random batches hardly ever
-    hold one word at two degrees; a ladder gives the ranking loss those pairs."""
+    hold one word at two degrees; a ladder gives the ranking loss those pairs. `negated` puts
+    the word negated ("not w", NEGATION_REMAINDER's target) under the weakest degree, so the
+    ranking holds "barely w" above nothing as well as under "w"."""
     rng = random.Random(seed)
     adjectives = _adjectives(skip)
     bins = [
@@ -236,6 +240,10 @@ def ladders(seed: int, n: int, skip: frozenset[str] = frozenset()) -> list[list[
             degree, factor = ("", 1.0) if rung is None else rng.choice(rung)
             text = f"{degree} {word}".strip()
             ladder.append(Example(context.format(text), _state({cat: base * factor}), 1.0))
+        if negated:
+            text = rng.choice(NEGATIONS).format(a=word)
+            remainder = NEGATION_REMAINDER.get(cat, {})
+            ladder.insert(0, Example(context.format(text), _state(remainder), 1.0))
         out.append(ladder)
     return out
 

@@ -13,7 +13,7 @@ exported file again through the runtime (emosync.inference.emotion_text).
 
 `--validate` trains without prompts.validation_words() and scores only those: every setting
 here (noise, layers, epochs, learning rate, --wise, --layer-decay, --rank-weight, --ladders,
---calibrate) was chosen that way, never on heldout.py.
+--ladder-floor, --calibrate) was chosen that way, never on heldout.py.
 
 Losses (finetune.head_loss): mean squared error on the seven intensities, so degree words become
 a graded scale and "slightly angry" < "angry" < "enraged" is what the loss rewards; binary
@@ -23,7 +23,8 @@ cross-entropy on the dominant category of single-emotion prompts, on log-intensi
 sharpens near neighbours such as contempt and disgust without pulling weak prompts up. The head
 (export.EmotionHead) reads an amount and the shares of the seven emotions separately.
 `--rank-weight` weighs a pairwise ranking loss on intensities (finetune.rank_loss), `--ladders`
-adds one word at four degrees to every fine-tuning step, ranked within each, and `--calibrate`
+adds one word at four degrees to every fine-tuning step, ranked within each (`--ladder-floor`:
+and negated under the weakest), and `--calibrate`
 fits a monotone map of the amount on the training prompts after tuning (finetune.calibrate),
 leaving amounts under a given value as read; all three are off in the shipped model
 (docs/emotion.md says why). With `--validate`, `--calibrate 0 0.3` scores the uncalibrated
@@ -198,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
         help="ladders (one word under four degree words) ranked in each fine-tuning step",
     )
     ap.add_argument(
+        "--ladder-floor",
+        action="store_true",
+        help="put the word negated under each ladder's weakest degree (off by default)",
+    )
+    ap.add_argument(
         "--calibrate",
         type=float,
         nargs="*",
@@ -242,6 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--wise must lie between 0 and 1, got {args.wise}")
     if args.ladders < 0:
         ap.error(f"--ladders must be 0 or more, got {args.ladders}")
+    if args.ladder_floor and not args.ladders:
+        ap.error("--ladder-floor needs --ladders")
     if not 0.0 < args.layer_decay <= 1.0:
         ap.error(f"--layer-decay must lie in (0, 1], got {args.layer_decay}")
     calibrations = [] if args.calibrate is None else list(args.calibrate or [0.0])
@@ -273,8 +281,10 @@ def main(argv: list[str] | None = None) -> int:
         classes = dominant_labels(states)
         steps = finetune.step_count(args.finetune_epochs, len(texts))  # fresh ladders every step
         ladders = [
-            [(e.text, e.state, int(np.argmax(e.state))) for e in ladder]
-            for ladder in prompts.ladders(args.seed, steps * args.ladders, skip)
+            [(e.text, e.state, int(np.argmax(ladder[-1].state))) for e in ladder]
+            for ladder in prompts.ladders(
+                args.seed, steps * args.ladders, skip, negated=args.ladder_floor
+            )
         ]
         tuned = []
         for k in range(args.soup):
