@@ -416,6 +416,25 @@ def test_validation_sees_a_vanishing_weak_degree_and_unrelated_text_read_as_feel
     assert val["negation"] == 1.0 and val["intensity_order"] == 0.0
 
 
+def test_weak_degrees_report_vanished_scaled_and_inverted_readings():
+    evaluate = _training_module("evaluate")
+    sad = evaluate.AXIS["sad"]
+    reads = {"slightly glum": 0.05, "glum": 0.5, "slightly blue": 0.3, "blue": 0.6,
+             "slightly morose": 0.9, "morose": 0.8}  # fmt: skip
+
+    def predict(texts):
+        states = np.zeros((len(texts), 7), np.float32)
+        states[:, sad] = [reads[t] for t in texts]
+        return states, np.ones(len(texts), np.float32)
+
+    words = [("glum", "sad", 0.5), ("blue", "sad", 0.6), ("morose", "sad", 0.9)]
+    weak = evaluate.weak_degrees(predict, words)
+    assert weak["vanished"] == pytest.approx(1 / 3)  # "slightly glum"
+    assert weak["median_share"] == pytest.approx(0.5)  # 0.05 / 0.5, 0.3 / 0.6, 0.9 / 0.9
+    assert weak["not_below_plain"] == pytest.approx(1 / 3)  # "slightly morose" >= "morose"
+    assert weak["n_words"] == 3
+
+
 def test_tampered_model_is_rejected(tmp_path):
     for name in ("emotion_text.onnx", "tokenizer.json", "MANIFEST.json"):
         shutil.copy(ASSETS / name, tmp_path / name)

@@ -1,8 +1,14 @@
 """Scores a text emotion reader on heldout.py: category accuracy, intensity order, negation,
-mixtures, unrelated text. `predict` maps prompts to (states [n, 7], confidences [n])."""
+mixtures, unrelated text. `predict` maps prompts to (states [n, 7], confidences [n]).
+
+    python training/emotion_text/evaluate.py [MODEL.onnx]
+
+scores an exported file (the shipped one by default) through the runtime: the held-out list,
+and how it reads "slightly w" for every adjective of the vocabulary (weak_degrees)."""
 
 from __future__ import annotations
 
+import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -12,6 +18,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import heldout
+import prompts
 import vocabulary
 
 from emosync.rigs.emotions import EMOTIONS
@@ -124,12 +131,50 @@ def score_validation(
         "negation": neg_ok / max(1, len(bare)),
         "abs_error": float(np.mean(errors)),
         "weak_error": float(np.mean([abs(read - want) for read, want in weak])),
-        "weak_vanished": float(np.mean([read < VANISHED for read, _want in weak])),
+        "weak_vanished": vanished([read for read, _want in weak]),
         "strength": strength_order(predict, bare, references),
         "unrelated_rejected": float(np.mean(unrelated_conf < RELEVANT_THRESHOLD)),
         "n_prompts": len(texts),
         "misses": misses,
     }
+
+
+def vanished(readings: Sequence[float]) -> float:
+    """Share of weak-degree readings that show no feeling (under VANISHED)."""
+    return float(np.mean(np.asarray(readings) < VANISHED))
+
+
+def weak_degrees(predict: Predict, words: Sequence[tuple[str, str, float]]) -> dict[str, float]:
+    """How "slightly w" reads against "w" for each (word, category, base), on its category:
+    the share read as nothing (`vanished`), the median of the reading over the word's base
+    (`median_share`; the prompts ask SLIGHTLY) and the share read at or above "w" itself."""
+    states, _ = predict([f"slightly {w}" for w, _c, _b in words])
+    plain, _ = predict([w for w, _c, _b in words])
+    axes = [AXIS[c] for _w, c, _b in words]
+    weak = states[np.arange(len(words)), axes]
+    full = plain[np.arange(len(words)), axes]
+    bases = np.array([b for _w, _c, b in words])
+    return {
+        "vanished": vanished(weak),
+        "median_share": float(np.median(weak / bases)),
+        "not_below_plain": float(np.mean(weak >= full)),
+        "n_words": len(words),
+    }
+
+
+def runtime_predictor(model_path: Path | None) -> Predict:
+    """The exported file read through the runtime, one prompt per call as the runtime reads
+    them: dynamic int8 picks its activation scales per call, so a batch would score a slightly
+    different model."""
+    from emosync.inference.emotion_text import TextEncoder
+
+    encoder = TextEncoder(model_path)  # None: the shipped file
+
+    def predict(texts):
+        outs = [encoder.run([t]) for t in texts]
+        return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
+
+    return predict
 
 
 LADDER = ("barely", "somewhat", "", "extremely")
@@ -171,3 +216,22 @@ def strength_order(
 def summary(result: dict) -> str:
     keys = [k for k in result if k not in ("misses", "n_words")]
     return "  ".join(f"{k}={result[k]:.3f}" for k in keys)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="Score an exported text emotion model.")
+    ap.add_argument("model", type=Path, nargs="?", help="the .onnx file (default: the shipped one)")
+    args = ap.parse_args(argv)
+    predict = runtime_predictor(args.model)
+    result = score(predict)
+    print("held-out:", summary(result))
+    for miss in result["misses"]:
+        print("  miss:", miss)
+    words = [(w, c, b) for c, w, b in prompts.vocabulary_adjectives()]
+    weak = weak_degrees(predict, words)
+    print("slightly w, every vocabulary adjective:", summary(weak))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -163,6 +163,11 @@ def _adjectives(skip: frozenset[str] = frozenset()) -> list[tuple[str, str, floa
     return _entries(ADJECTIVES, skip)
 
 
+def vocabulary_adjectives() -> list[tuple[str, str, float]]:
+    """Every adjective of the vocabulary as (category, word, base intensity)."""
+    return _adjectives()
+
+
 def _nouns(skip: frozenset[str] = frozenset()) -> list[tuple[str, str, float]]:
     return _entries(NOUNS, skip)
 

@@ -151,20 +151,6 @@ def head_predictor(embedder: Embedder, head: export.EmotionHead) -> evaluate.Pre
     return predict
 
 
-def runtime_predictor(model_path: Path) -> evaluate.Predict:
-    from emosync.inference.emotion_text import TextEncoder
-
-    encoder = TextEncoder(model_path)
-
-    def predict(texts):
-        # one prompt per call, as the runtime reads them: dynamic int8 picks its activation
-        # scales per call, so a batch would score a slightly different model
-        outs = [encoder.run([t]) for t in texts]
-        return np.concatenate([o[0] for o in outs]), np.concatenate([o[1] for o in outs])
-
-    return predict
-
-
 def validate(predict: evaluate.Predict, skip: frozenset[str], label: str) -> None:
     val = evaluate.score_validation(
         predict,
@@ -335,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     size_mb = model_path.stat().st_size / 1e6
     print(f"exported {model_path} ({size_mb:.1f} MB) in {time.time() - t2:.1f}s", flush=True)
 
-    onnx_scores = evaluate.score(runtime_predictor(model_path))
+    onnx_scores = evaluate.score(evaluate.runtime_predictor(model_path))
     print("held-out (exported ONNX):", evaluate.summary(onnx_scores), flush=True)
     for miss in onnx_scores["misses"]:
         print("  miss:", miss)
