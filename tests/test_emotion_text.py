@@ -216,6 +216,25 @@ def test_rank_loss_asks_for_half_the_target_gap_within_a_category():
     assert finetune.rank_loss(reads[1:], targets[1:], classes[1:]).item() == 0.0
 
 
+def test_a_lifting_rank_loss_raises_the_stronger_reading_and_leaves_the_weaker_alone():
+    import torch
+
+    finetune = _training_module("finetune")
+    targets = torch.zeros(2, 7)
+    targets[:, 0] = torch.tensor([1.0, 0.3])
+    classes = torch.zeros(2, dtype=torch.long)
+    losses = {}
+    for lift in (False, True):
+        reads = targets.clone()
+        reads[:, 0] = torch.tensor([0.5, 0.4])  # 0.1 above where half the gap is 0.35
+        reads.requires_grad_(True)
+        loss = finetune.rank_loss(reads, targets, classes, lift=lift)
+        loss.backward()
+        losses[lift] = (loss.item(), reads.grad[0, 0].item(), reads.grad[1, 0].item())
+    assert losses[False] == pytest.approx((0.25, -1.0, 1.0))  # sinks "weak" as much as it lifts
+    assert losses[True] == pytest.approx((0.25, -1.0, 0.0))  # the same shortfall, lifted only
+
+
 def test_ladder_pairs_are_ranked_only_within_their_ladder():
     import torch
 

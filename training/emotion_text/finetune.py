@@ -23,6 +23,7 @@ CE_WEIGHT = 0.1  # the category cross-entropy's share of the loss
 CE_FLOOR = 1e-3  # keeps log(intensity) finite for a zero output
 RANK_WEIGHT = 0.0  # the ranking loss's share (rank_loss; not shipped yet, docs/emotion.md)
 RANK_MIN_GAP = 0.1  # target gaps below this are not ranked
+RANK_LIFT = False  # the ranking only lifts the stronger prompt of a pair (rank_loss)
 
 
 def head_loss(
@@ -34,11 +35,13 @@ def head_loss(
     ce_weight: float = CE_WEIGHT,
     rank_weight: float = RANK_WEIGHT,
     groups: torch.Tensor | None = None,
+    rank_lift: bool = RANK_LIFT,
 ) -> torch.Tensor:
     """MSE on the intensities + BCE on relevance + a CE on single-emotion prompts (+ a ranking
     loss on their intensities when `rank_weight` > 0, plus one within each of `groups`, the
-    ladders of one word at several degrees; -1: in no group). Ladders stay out of the relevance
-    loss; a prompt whose class holds no intensity (a negated rung) stays out of the CE.
+    ladders of one word at several degrees; -1: in no group; `rank_lift`: see rank_loss).
+    Ladders stay out of the relevance loss; a prompt whose class holds no intensity (a negated
+    rung) stays out of the CE.
 
     The CE's logits are log-intensities, so it sees only the proportions between emotions:
     softmax(log x) = x / sum(x). On raw intensities it pushed every single-emotion prompt's
@@ -59,11 +62,10 @@ def head_loss(
             ce = nn.functional.cross_entropy(logits, classes[holds])
             loss = loss + ce_weight * ce
         if rank_weight:
-            ranked = rank_loss(intensity[single], states[single], classes[single])
+            x, t, c = intensity[single], states[single], classes[single]
+            ranked = rank_loss(x, t, c, lift=rank_lift)
             if groups is not None:
-                ranked = ranked + rank_loss(
-                    intensity[single], states[single], classes[single], groups[single]
-                )
+                ranked = ranked + rank_loss(x, t, c, groups[single], lift=rank_lift)
             loss = loss + rank_weight * ranked
     return loss
 
@@ -73,13 +75,18 @@ def rank_loss(
     states: torch.Tensor,
     classes: torch.Tensor,
     groups: torch.Tensor | None = None,
+    lift: bool = RANK_LIFT,
 ) -> torch.Tensor:
     """Pairwise hinge over single-emotion prompts of the same category (and of the same group,
     when `groups` is given; -1 is no group): when one's target is higher by at least
-    RANK_MIN_GAP, its reading must be higher by at least half that gap.
+    RANK_MIN_GAP, its reading must be higher by at least half that gap. With `lift` the
+    hinge's gradient reaches only the stronger prompt of a pair.
 
     The MSE alone lets readings shrink towards the middle of the scale (strong words read
-    weaker than they are, "very w" no higher than "w"); this asks for the order directly."""
+    weaker than they are, "very w" no higher than "w"); this asks for the order directly.
+    Both ways, a pair is put in order by sinking the weaker reading as much as by raising the
+    stronger, and weak degrees sank to nothing (docs/emotion.md); lifted, only the MSE moves
+    a weak degree."""
     pick = classes.unsqueeze(1)
     x = intensity.gather(1, pick).squeeze(1)
     t = states.gather(1, pick).squeeze(1)
@@ -89,7 +96,8 @@ def rank_loss(
         ranked &= (groups.unsqueeze(1) == groups.unsqueeze(0)) & (groups >= 0).unsqueeze(1)
     if not ranked.any():
         return intensity.sum() * 0.0
-    shortfall = 0.5 * gap - (x.unsqueeze(1) - x.unsqueeze(0))
+    below = x.detach() if lift else x
+    shortfall = 0.5 * gap - (x.unsqueeze(1) - below.unsqueeze(0))
     return nn.functional.relu(shortfall[ranked]).mean()
 
 
@@ -165,6 +173,7 @@ def finetune(
     seed: int,
     ce_weight: float = CE_WEIGHT,
     rank_weight: float = RANK_WEIGHT,
+    rank_lift: bool = RANK_LIFT,
     layer_decay: float = 1.0,
     ladders: Sequence[Ladder] = (),
     ladders_per_step: int = 0,
@@ -200,7 +209,7 @@ def finetune(
             batch_texts, yb, rb, cb, ladder_of = with_ladders(batch_texts, yb, rb, cb, picked)
         ids, mask = tokenize(batch_texts)
         intensity, logit = model(ids, mask, noise)
-        loss = head_loss(intensity, logit, yb, rb, cb, ce_weight, rank_weight, ladder_of)
+        loss = head_loss(intensity, logit, yb, rb, cb, ce_weight, rank_weight, ladder_of, rank_lift)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -13,7 +13,7 @@ exported file again through the runtime (emosync.inference.emotion_text).
 
 `--validate` trains without prompts.validation_words() and scores only those: every setting
 here (noise, layers, epochs, learning rate, --wise, --layer-decay, --rank-weight, --ladders,
---ladder-floor, --calibrate) was chosen that way, never on heldout.py.
+--rank-lift, --ladder-floor, --calibrate) was chosen that way, never on heldout.py.
 
 Losses (finetune.head_loss): mean squared error on the seven intensities, so degree words become
 a graded scale and "slightly angry" < "angry" < "enraged" is what the loss rewards; binary
@@ -22,13 +22,13 @@ runtime uses to answer unrelated text with neutral + a warning instead of a gues
 cross-entropy on the dominant category of single-emotion prompts, on log-intensities so it
 sharpens near neighbours such as contempt and disgust without pulling weak prompts up. The head
 (export.EmotionHead) reads an amount and the shares of the seven emotions separately.
-`--rank-weight` weighs a pairwise ranking loss on intensities (finetune.rank_loss), `--ladders`
-adds one word at four degrees to every fine-tuning step, ranked within each (`--ladder-floor`:
-and negated under the weakest), and `--calibrate`
-fits a monotone map of the amount on the training prompts after tuning (finetune.calibrate),
-leaving amounts under a given value as read; all three are off in the shipped model
-(docs/emotion.md says why). With `--validate`, `--calibrate 0 0.3` scores the uncalibrated
-model and each calibration from one training.
+`--rank-weight` weighs a pairwise ranking loss on intensities (finetune.rank_loss; `--rank-lift`:
+one that only raises the stronger prompt of a pair), `--ladders` adds one word at four degrees
+to every fine-tuning step, ranked within each (`--ladder-floor`: and negated under the weakest),
+and `--calibrate` fits a monotone map of the amount on the training prompts after tuning
+(finetune.calibrate), leaving amounts under a given value as read; all of them are off in the
+shipped model (docs/emotion.md says why). With `--validate`, `--calibrate 0 0.3` scores the
+uncalibrated model and each calibration from one training.
 """
 
 from __future__ import annotations
@@ -112,6 +112,7 @@ def train_head(
     dropout: float = DROPOUT,
     ce_weight: float = finetune.CE_WEIGHT,
     rank_weight: float = finetune.RANK_WEIGHT,
+    rank_lift: bool = finetune.RANK_LIFT,
 ) -> export.EmotionHead:
     torch.manual_seed(seed)
     torch.set_num_threads(1)  # a small MLP: extra threads only spin on a busy machine
@@ -133,8 +134,9 @@ def train_head(
             xb = torch.nn.functional.normalize(x[idx] + noise * torch.randn_like(x[idx]), dim=1)
             intensity, logit = head(xb)
             loss = finetune.head_loss(
-                intensity, logit, y[idx], r[idx], cls[idx], ce_weight, rank_weight
-            )
+                intensity, logit, y[idx], r[idx], cls[idx], ce_weight, rank_weight,
+                rank_lift=rank_lift,
+            )  # fmt: skip
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -177,6 +179,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ce-weight", type=float, default=finetune.CE_WEIGHT, help="category CE")
     ap.add_argument(
         "--rank-weight", type=float, default=finetune.RANK_WEIGHT, help="intensity ranking loss"
+    )
+    ap.add_argument(
+        "--rank-lift",
+        action="store_true",
+        help="the ranking loss only raises the stronger prompt of a pair (off by default)",
     )
     ap.add_argument(
         "--ladders",
@@ -236,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error(f"--ladders must be 0 or more, got {args.ladders}")
     if args.ladder_floor and not args.ladders:
         ap.error("--ladder-floor needs --ladders")
+    if args.rank_lift and not args.rank_weight:
+        ap.error("--rank-lift needs --rank-weight")
     if not 0.0 < args.layer_decay <= 1.0:
         ap.error(f"--layer-decay must lie in (0, 1], got {args.layer_decay}")
     calibrations = [] if args.calibrate is None else list(args.calibrate or [0.0])
@@ -255,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.time()
     head = train_head(
         emb, states, relevant, args.epochs, args.seed, args.noise, args.dropout, args.ce_weight,
-        args.rank_weight,
+        args.rank_weight, args.rank_lift,
     )  # fmt: skip
     print(f"trained the head ({args.epochs} epochs) in {time.time() - t1:.1f}s", flush=True)
     encoder = export.load_encoder(minilm_dir())
@@ -279,7 +288,8 @@ def main(argv: list[str] | None = None) -> int:
                 copy.deepcopy(start), tokenize, texts, states, relevant, classes,
                 epochs=args.finetune_epochs, layers=args.finetune_layers, lr=args.lr,
                 noise=args.noise, seed=args.seed + k, ce_weight=args.ce_weight,
-                rank_weight=args.rank_weight, layer_decay=args.layer_decay,
+                rank_weight=args.rank_weight, rank_lift=args.rank_lift,
+                layer_decay=args.layer_decay,
                 ladders=ladders, ladders_per_step=args.ladders,
             ))  # fmt: skip
             print(f"fine-tuned {args.finetune_layers} layers (run {k + 1}/{args.soup}) in "
