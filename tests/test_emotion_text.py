@@ -226,7 +226,7 @@ def test_a_lifting_rank_loss_raises_the_stronger_reading_and_leaves_the_weaker_a
     losses = {}
     for lift in (False, True):
         reads = targets.clone()
-        reads[:, 0] = torch.tensor([0.5, 0.4])  # 0.1 above where half the gap is 0.35
+        reads[:, 0] = torch.tensor([0.5, 0.4])  # 0.1 apart where half the 0.7 gap asks 0.35
         reads.requires_grad_(True)
         loss = finetune.rank_loss(reads, targets, classes, lift=lift)
         loss.backward()

@@ -84,9 +84,9 @@ def rank_loss(
 
     The MSE alone lets readings shrink towards the middle of the scale (strong words read
     weaker than they are, "very w" no higher than "w"); this asks for the order directly.
-    Both ways, a pair is put in order by sinking the weaker reading as much as by raising the
-    stronger, and weak degrees sank to nothing (docs/emotion.md); lifted, only the MSE moves
-    a weak degree."""
+    Without `lift` a pair is put in order by sinking the weaker reading as much as by raising
+    the stronger, and weak degrees sank to nothing (docs/emotion.md); with it, only the MSE
+    moves a weak degree."""
     pick = classes.unsqueeze(1)
     x = intensity.gather(1, pick).squeeze(1)
     t = states.gather(1, pick).squeeze(1)

@@ -134,9 +134,15 @@ def train_head(
             xb = torch.nn.functional.normalize(x[idx] + noise * torch.randn_like(x[idx]), dim=1)
             intensity, logit = head(xb)
             loss = finetune.head_loss(
-                intensity, logit, y[idx], r[idx], cls[idx], ce_weight, rank_weight,
+                intensity,
+                logit,
+                y[idx],
+                r[idx],
+                cls[idx],
+                ce_weight,
+                rank_weight,
                 rank_lift=rank_lift,
-            )  # fmt: skip
+            )
             opt.zero_grad()
             loss.backward()
             opt.step()
