@@ -29,6 +29,7 @@ from emosync.inference.onnx_model import (
     load_model,
     verify_file,
 )
+from emosync.inference.word_vectors import WordVectors
 from emosync.rigs.emotions import EMOTIONS, clip_state, neutral, parse_emotion, parse_intensity
 
 KIND = "emotion_text"
@@ -58,17 +59,23 @@ class TextEncoder:
 
     def __init__(self, path: str | Path | None = None) -> None:
         self.model: Model = check_emotions(load_model(path or asset_path(MODEL_FILE), KIND))
+        folder, meta = self.model.path.parent, self.model.metadata
         self.tokenizer = load_tokenizer(
-            self.model.path.parent / self.model.metadata.get("tokenizer", "tokenizer.json"),
-            int(self.model.metadata.get("max_length", "128")),
+            folder / meta.get("tokenizer", "tokenizer.json"), int(meta.get("max_length", "128"))
         )
+        words = meta.get("word_vectors")  # models trained with word vectors beside MiniLM
+        self.words = WordVectors.load(folder / words) if words else None
 
     def run(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(states float64[n, 7], confidences float64[n]) for non-empty texts."""
         encodings = self.tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        states, conf = self.model.run({"input_ids": ids, "attention_mask": mask})
+        feeds = {
+            "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encodings], dtype=np.int64),
+        }
+        if self.words is not None:
+            feeds["word_vector"] = self.words.vectors(list(texts))
+        states, conf = self.model.run(feeds)
         return clip_state(states), np.asarray(conf, dtype=np.float64).reshape(-1)
 
 

@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from emosync.inference.emotion_text import open_tokenizer
+from emosync.inference.word_vectors import WordVectors
 from emosync.rigs.emotions import MAX_INTENSITY
 
 CE_WEIGHT = 0.1  # the category cross-entropy's share of the loss
@@ -102,7 +103,8 @@ def rank_loss(
 
 
 class SentenceHead(nn.Module):
-    """MiniLM -> mean pooling -> L2 norm -> head, returning the raw training outputs."""
+    """MiniLM -> mean pooling -> L2 norm (-> beside the word vector) -> head, returning the raw
+    training outputs."""
 
     def __init__(self, encoder: nn.Module, head: nn.Module) -> None:
         super().__init__()
@@ -118,11 +120,17 @@ class SentenceHead(nn.Module):
         return nn.functional.normalize(pooled, p=2.0, dim=1)
 
     def forward(
-        self, ids: torch.Tensor, mask: torch.Tensor, noise: float = 0.0
+        self,
+        ids: torch.Tensor,
+        mask: torch.Tensor,
+        word_vector: torch.Tensor | None = None,
+        noise: float = 0.0,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         emb = self.embed(ids, mask)
         if noise:
             emb = nn.functional.normalize(emb + noise * torch.randn_like(emb), dim=1)
+        if word_vector is not None:
+            emb = torch.cat([emb, word_vector], dim=-1)
         return self.head(emb)
 
 
@@ -152,7 +160,8 @@ def step_count(epochs: float, n: int, batch: int = 64) -> int:
     return max(1, int(epochs * n / batch))
 
 
-Tokenize = Callable[[Sequence[str]], tuple[torch.Tensor, torch.Tensor]]
+# texts -> the model's inputs: (input ids, attention mask), and the word vectors when it has them
+Tokenize = Callable[[Sequence[str]], tuple[torch.Tensor, ...]]
 # One word at several degrees, weakest first: (text, 7 target intensities, category index), the
 # word's category on every rung, a negated one ("not w", none of it) included.
 Ladder = Sequence[tuple[str, Sequence[float], int]]
@@ -207,8 +216,7 @@ def finetune(
             picked = [ladders[(step * ladders_per_step + k) % len(ladders)]
                       for k in range(ladders_per_step)]  # fmt: skip
             batch_texts, yb, rb, cb, ladder_of = with_ladders(batch_texts, yb, rb, cb, picked)
-        ids, mask = tokenize(batch_texts)
-        intensity, logit = model(ids, mask, noise)
+        intensity, logit = model(*tokenize(batch_texts), noise=noise)
         loss = head_loss(intensity, logit, yb, rb, cb, ce_weight, rank_weight, ladder_of, rank_lift)
         opt.zero_grad()
         loss.backward()
@@ -277,8 +285,7 @@ def batched_outputs(model: SentenceHead, tokenize: Tokenize, texts: Sequence[str
     """The model's raw (intensities, relevance logit) over `texts`, 256 at a time."""
     with torch.no_grad():
         for i in range(0, len(texts), 256):
-            ids, mask = tokenize(list(texts[i : i + 256]))
-            yield model(ids, mask)
+            yield model(*tokenize(list(texts[i : i + 256])))
 
 
 def raw_totals(model: SentenceHead, tokenize: Tokenize, texts: Sequence[str]) -> np.ndarray:
@@ -353,14 +360,16 @@ def predictor(model: SentenceHead, tokenize: Tokenize):
     return predict
 
 
-def make_tokenizer(path, max_length: int) -> Tokenize:
-    """The runtime's tokenizer (padded batches), giving torch tensors."""
+def make_tokenizer(path, max_length: int, words: WordVectors | None = None) -> Tokenize:
+    """The runtime's tokenizer (padded batches) and word vectors, giving torch tensors."""
     tok = open_tokenizer(path, max_length)
 
-    def tokenize(texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    def tokenize(texts: Sequence[str]) -> tuple[torch.Tensor, ...]:
         enc = tok.encode_batch(list(texts))
         ids = torch.tensor([e.ids for e in enc], dtype=torch.long)
         mask = torch.tensor([e.attention_mask for e in enc], dtype=torch.long)
-        return ids, mask
+        if words is None:
+            return ids, mask
+        return ids, mask, torch.from_numpy(words.vectors(list(texts)))
 
     return tokenize

