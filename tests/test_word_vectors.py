@@ -4,18 +4,15 @@ training/emotion_text/word_table.py."""
 from __future__ import annotations
 
 import hashlib
-import importlib
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from training_modules import emotion_text_module
 
 from emosync.inference.onnx_model import ModelFileError
 from emosync.inference.word_vectors import WordVectors, pack, quantize, unpack
 
-TRAINING = Path(__file__).resolve().parents[1] / "training" / "emotion_text"
 WORDS = ["she", "is", "furious", "glad", "don't"]
 
 
@@ -91,7 +88,7 @@ def test_load_checks_the_manifest_and_the_file(tmp_path):
 
 
 def test_the_builder_keeps_single_words_and_weighs_them_by_rank():
-    word_table = _word_table()
+    word_table = emotion_text_module("word_table")
     source = ["the", ",", "well-known", "happy", "2010", "sad", "joy"]
     vectors = np.random.default_rng(1).normal(size=(len(source), 4)).astype(np.float32) * 5
     table = unpack(word_table.build(source, vectors, top=3))
@@ -103,7 +100,7 @@ def test_the_builder_keeps_single_words_and_weighs_them_by_rank():
 
 
 def test_the_builder_reads_the_npm_package_json(tmp_path):
-    word_table = _word_table()
+    word_table = emotion_text_module("word_table")
     source = {"dimensions": 3, "words": ["the", "happy"],
               "vectors": {"the": [1, 0, 0, 1.0, 0], "happy": [0, 2, 0, 2.0, 1]}}  # fmt: skip
     (tmp_path / word_table.JSON_NAME).write_text(json.dumps(source))
@@ -115,7 +112,7 @@ def test_the_builder_reads_the_npm_package_json(tmp_path):
 def test_a_shares_only_head_reads_amount_and_relevance_from_the_sentence_alone():
     import torch
 
-    export = _training_module("export")
+    export = emotion_text_module("export")
     torch.manual_seed(0)
     head = export.EmotionHead(dim=12, hidden=16, word_dim=5).eval()
     sentence = torch.randn(3, 12)
@@ -125,15 +122,3 @@ def test_a_shares_only_head_reads_amount_and_relevance_from_the_sentence_alone()
     torch.testing.assert_close(la, lb)  # relevance: the sentence only
     torch.testing.assert_close(ia.sum(-1), ib.sum(-1))  # amount: the sentence only
     assert not torch.allclose(ia, ib, atol=1e-4)  # the shares follow the words
-
-
-def _word_table():
-    return _training_module("word_table")
-
-
-def _training_module(name: str):
-    sys.path.insert(0, str(TRAINING))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(TRAINING))

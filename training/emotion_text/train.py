@@ -59,6 +59,8 @@ import finetune
 import prompts
 import word_table
 
+from emosync.inference.word_vectors import WordVectors
+
 ROOT = Path(__file__).resolve().parents[2]
 MAX_LENGTH = 128
 NOISE = 0.03  # std of the embedding noise (chosen on validation words, docs/emotion.md)
@@ -168,7 +170,7 @@ def train_head(
 
 
 def head_predictor(
-    embedder: Embedder, head: export.EmotionHead, words: word_table.WordVectors | None
+    embedder: Embedder, head: export.EmotionHead, words: WordVectors | None
 ) -> evaluate.Predict:
     def predict(texts):
         emb = embedder(list(texts))
