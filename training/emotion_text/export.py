@@ -37,18 +37,25 @@ class EmotionHead(nn.Module):
     "utterly") is learned once from every category's prompts instead of per emotion."""
 
     def __init__(
-        self, dim: int = 384, hidden: int = 256, dropout: float = 0.1, word_dim: int = 0
+        self,
+        dim: int = 384,
+        hidden: int = 256,
+        dropout: float = 0.1,
+        word_dim: int = 0,
+        word_amount: bool = False,
     ) -> None:
         super().__init__()
         self.body = nn.Sequential(
             nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout),
             nn.Linear(hidden, hidden), nn.GELU(), nn.Dropout(dropout),
         )  # fmt: skip
-        # word_dim > 0: the input ends with a word vector that only the shares read (the amount
-        # and the relevance come from the sentence embedding alone)
+        # word_dim > 0: the input ends with a word vector that the shares read (and the amount
+        # too with word_amount); the relevance comes from the sentence embedding alone
         self.word_dim = word_dim
-        self.mix = nn.Linear(hidden + (WORD_HIDDEN if word_dim else 0), len(EMOTIONS))
-        self.amount = nn.Linear(hidden, 1)
+        self.word_amount = bool(word_dim) and word_amount
+        with_words = hidden + (WORD_HIDDEN if word_dim else 0)
+        self.mix = nn.Linear(with_words, len(EMOTIONS))
+        self.amount = nn.Linear(with_words if self.word_amount else hidden, 1)
         self.relevance = nn.Linear(hidden, 1)
         if word_dim:
             self.words = nn.Sequential(
@@ -81,7 +88,7 @@ class EmotionHead(nn.Module):
         h = self.body(emb)
         mix_in = torch.cat([h, self.words(word_vector)], dim=-1) if self.word_dim else h
         shares = torch.softmax(self.mix(mix_in), dim=-1)
-        amount = nn.functional.softplus(self.amount(h))
+        amount = nn.functional.softplus(self.amount(mix_in if self.word_amount else h))
         if self.calibrated:
             amount = self.calibrate(amount)
         return amount * shares, self.relevance(h).squeeze(-1)

@@ -125,12 +125,15 @@ def train_head(
     rank_weight: float = finetune.RANK_WEIGHT,
     rank_lift: bool = finetune.RANK_LIFT,
     word_shares: bool = True,
+    word_amount: bool = False,
 ) -> export.EmotionHead:
     torch.manual_seed(seed)
     torch.set_num_threads(1)  # a small MLP: extra threads only spin on a busy machine
     word_dim = 0 if word_vectors is None else word_vectors.shape[1]
     if word_shares:  # the word vector reaches the shares only
-        head = export.EmotionHead(dim=emb.shape[1], dropout=dropout, word_dim=word_dim)
+        head = export.EmotionHead(
+            dim=emb.shape[1], dropout=dropout, word_dim=word_dim, word_amount=word_amount
+        )
     else:
         head = export.EmotionHead(dim=emb.shape[1] + word_dim, dropout=dropout)
     opt = torch.optim.AdamW(head.parameters(), lr=2e-3, weight_decay=5e-2)
@@ -269,6 +272,11 @@ def main(argv: list[str] | None = None) -> int:
         help="the whole head reads the word vector, amount and relevance too (not shipped: "
         "docs/emotion.md); by default only the emotion shares read it",
     )
+    ap.add_argument(
+        "--word-amount",
+        action="store_true",
+        help="the amount reads the word vector too, beside the shares; the relevance does not",
+    )
     ap.add_argument("--threads", type=int, default=2, help="torch threads for fine-tuning")
     ap.add_argument("--lr", type=float, default=FT_LR, help="encoder learning rate when tuning")
     ap.add_argument(
@@ -295,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--rank-lift needs --rank-weight")
     if not 0.0 < args.layer_decay <= 1.0:
         ap.error(f"--layer-decay must lie in (0, 1], got {args.layer_decay}")
+    if args.word_amount and (args.no_word_vectors or args.words_everywhere):
+        ap.error("--word-amount goes with the default word vectors for the shares")
     if args.no_word_vectors:
         args.word_vectors = None
     elif not args.word_vectors.exists():
@@ -325,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     head = train_head(
         emb, word_vectors, states, relevant, args.epochs, args.seed, args.noise, args.dropout,
         args.ce_weight, args.rank_weight, args.rank_lift, not args.words_everywhere,
+        args.word_amount,
     )  # fmt: skip
     print(f"trained the head ({args.epochs} epochs) in {time.time() - t1:.1f}s", flush=True)
     encoder = export.load_encoder(minilm_dir())
