@@ -235,6 +235,22 @@ def test_a_lifting_rank_loss_raises_the_stronger_reading_and_leaves_the_weaker_a
     assert losses[True] == pytest.approx((0.25, -1.0, 0.0))  # the same shortfall, lifted only
 
 
+def test_a_rank_loss_above_a_floor_leaves_pairs_with_a_weak_prompt_alone():
+    import torch
+
+    finetune = emotion_text_module("finetune")
+    targets = torch.zeros(3, 7)
+    targets[:, 0] = torch.tensor([1.4, 1.0, 0.3])
+    classes = torch.zeros(3, dtype=torch.long)
+    reads = targets.clone()
+    reads[:, 0] = torch.tensor([1.0, 1.0, 1.2])  # both pairs over "weak" and 1.4 vs 1.0 unmet
+    everything = finetune.rank_loss(reads, targets, classes).item()
+    assert everything == pytest.approx((0.2 + 0.75 + 0.55) / 3)
+    # above 0.8: only the pair whose weaker target (1.0) reaches it is ranked
+    top = finetune.rank_loss(reads, targets, classes, above=0.8).item()
+    assert top == pytest.approx(0.2)
+
+
 def test_ladder_pairs_are_ranked_only_within_their_ladder():
     import torch
 

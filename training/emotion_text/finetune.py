@@ -25,6 +25,7 @@ CE_FLOOR = 1e-3  # keeps log(intensity) finite for a zero output
 RANK_WEIGHT = 0.0  # the ranking loss's share (rank_loss; not shipped yet, docs/emotion.md)
 RANK_MIN_GAP = 0.1  # target gaps below this are not ranked
 RANK_LIFT = False  # the ranking only lifts the stronger prompt of a pair (rank_loss)
+RANK_ABOVE = 0.0  # the ranking only compares pairs whose weaker target is at least this
 
 
 def head_loss(
@@ -37,10 +38,12 @@ def head_loss(
     rank_weight: float = RANK_WEIGHT,
     groups: torch.Tensor | None = None,
     rank_lift: bool = RANK_LIFT,
+    rank_above: float = RANK_ABOVE,
 ) -> torch.Tensor:
     """MSE on the intensities + BCE on relevance + a CE on single-emotion prompts (+ a ranking
     loss on their intensities when `rank_weight` > 0, plus one within each of `groups`, the
-    ladders of one word at several degrees; -1: in no group; `rank_lift`: see rank_loss).
+    ladders of one word at several degrees; -1: in no group; `rank_lift`, `rank_above`: see
+    rank_loss).
     Ladders stay out of the relevance loss; a prompt whose class holds no intensity (a negated
     rung) stays out of the CE.
 
@@ -64,9 +67,11 @@ def head_loss(
             loss = loss + ce_weight * ce
         if rank_weight:
             x, t, c = intensity[single], states[single], classes[single]
-            ranked = rank_loss(x, t, c, lift=rank_lift)
+            ranked = rank_loss(x, t, c, lift=rank_lift, above=rank_above)
             if groups is not None:
-                ranked = ranked + rank_loss(x, t, c, groups[single], lift=rank_lift)
+                ranked = ranked + rank_loss(
+                    x, t, c, groups[single], lift=rank_lift, above=rank_above
+                )
             loss = loss + rank_weight * ranked
     return loss
 
@@ -77,11 +82,13 @@ def rank_loss(
     classes: torch.Tensor,
     groups: torch.Tensor | None = None,
     lift: bool = RANK_LIFT,
+    above: float = RANK_ABOVE,
 ) -> torch.Tensor:
     """Pairwise hinge over single-emotion prompts of the same category (and of the same group,
     when `groups` is given; -1 is no group): when one's target is higher by at least
     RANK_MIN_GAP, its reading must be higher by at least half that gap. With `lift` the
-    hinge's gradient reaches only the stronger prompt of a pair.
+    hinge's gradient reaches only the stronger prompt of a pair; with `above` only pairs whose
+    weaker target is at least that are ranked (the strong end, leaving weak degrees to the MSE).
 
     The MSE alone lets readings shrink towards the middle of the scale (strong words read
     weaker than they are, "very w" no higher than "w"); this asks for the order directly.
@@ -93,6 +100,7 @@ def rank_loss(
     t = states.gather(1, pick).squeeze(1)
     gap = t.unsqueeze(1) - t.unsqueeze(0)  # [i, j]: how much i should read above j
     ranked = (classes.unsqueeze(1) == classes.unsqueeze(0)) & (gap >= RANK_MIN_GAP)
+    ranked &= (t >= above).unsqueeze(0)  # j, the weaker of the pair
     if groups is not None:
         ranked &= (groups.unsqueeze(1) == groups.unsqueeze(0)) & (groups >= 0).unsqueeze(1)
     if not ranked.any():
@@ -183,6 +191,7 @@ def finetune(
     ce_weight: float = CE_WEIGHT,
     rank_weight: float = RANK_WEIGHT,
     rank_lift: bool = RANK_LIFT,
+    rank_above: float = RANK_ABOVE,
     layer_decay: float = 1.0,
     ladders: Sequence[Ladder] = (),
     ladders_per_step: int = 0,
@@ -217,7 +226,9 @@ def finetune(
                       for k in range(ladders_per_step)]  # fmt: skip
             batch_texts, yb, rb, cb, ladder_of = with_ladders(batch_texts, yb, rb, cb, picked)
         intensity, logit = model(*tokenize(batch_texts), noise=noise)
-        loss = head_loss(intensity, logit, yb, rb, cb, ce_weight, rank_weight, ladder_of, rank_lift)
+        loss = head_loss(
+            intensity, logit, yb, rb, cb, ce_weight, rank_weight, ladder_of, rank_lift, rank_above
+        )
         opt.zero_grad()
         loss.backward()
         opt.step()

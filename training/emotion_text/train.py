@@ -59,6 +59,7 @@ import finetune
 import prompts
 import word_table
 
+from emosync.atomic import atomic_open
 from emosync.inference.word_vectors import WordVectors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -99,9 +100,10 @@ class Embedder:
         emb = self.model.encode(
             texts, batch_size=128, normalize_embeddings=True, convert_to_numpy=True
         ).astype(np.float32)
-        if path is not None:
+        if path is not None:  # in one rename: runs side by side may share the cache
             path.parent.mkdir(parents=True, exist_ok=True)
-            np.save(path, emb)
+            with atomic_open(path, force=True) as f:
+                np.save(f, emb)
         return emb
 
 
@@ -126,6 +128,7 @@ def train_head(
     rank_lift: bool = finetune.RANK_LIFT,
     word_shares: bool = True,
     word_amount: bool = False,
+    rank_above: float = finetune.RANK_ABOVE,
 ) -> export.EmotionHead:
     torch.manual_seed(seed)
     torch.set_num_threads(1)  # a small MLP: extra threads only spin on a busy machine
@@ -164,6 +167,7 @@ def train_head(
                 ce_weight,
                 rank_weight,
                 rank_lift=rank_lift,
+                rank_above=rank_above,
             )
             opt.zero_grad()
             loss.backward()
@@ -217,6 +221,12 @@ def main(argv: list[str] | None = None) -> int:
         "--rank-lift",
         action="store_true",
         help="the ranking loss only raises the stronger prompt of a pair (off by default)",
+    )
+    ap.add_argument(
+        "--rank-above",
+        type=float,
+        default=finetune.RANK_ABOVE,
+        help="the ranking loss only compares pairs whose weaker target is at least this (0: all)",
     )
     ap.add_argument(
         "--ladders",
@@ -301,6 +311,10 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--ladder-floor needs --ladders")
     if args.rank_lift and not args.rank_weight:
         ap.error("--rank-lift needs --rank-weight")
+    if args.rank_above and not args.rank_weight:
+        ap.error("--rank-above needs --rank-weight")
+    if not 0.0 <= args.rank_above <= 1.5:
+        ap.error(f"--rank-above must lie between 0 and 1.5, got {args.rank_above}")
     if not 0.0 < args.layer_decay <= 1.0:
         ap.error(f"--layer-decay must lie in (0, 1], got {args.layer_decay}")
     if args.word_amount and (args.no_word_vectors or args.words_everywhere):
@@ -335,7 +349,7 @@ def main(argv: list[str] | None = None) -> int:
     head = train_head(
         emb, word_vectors, states, relevant, args.epochs, args.seed, args.noise, args.dropout,
         args.ce_weight, args.rank_weight, args.rank_lift, not args.words_everywhere,
-        args.word_amount,
+        args.word_amount, args.rank_above,
     )  # fmt: skip
     print(f"trained the head ({args.epochs} epochs) in {time.time() - t1:.1f}s", flush=True)
     encoder = export.load_encoder(minilm_dir())
@@ -360,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
                 epochs=args.finetune_epochs, layers=args.finetune_layers, lr=args.lr,
                 noise=args.noise, seed=args.seed + k, ce_weight=args.ce_weight,
                 rank_weight=args.rank_weight, rank_lift=args.rank_lift,
+                rank_above=args.rank_above,
                 layer_decay=args.layer_decay,
                 ladders=ladders, ladders_per_step=args.ladders,
             ))  # fmt: skip
