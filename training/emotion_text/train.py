@@ -226,7 +226,8 @@ def main(argv: list[str] | None = None) -> int:
         "--rank-above",
         type=float,
         default=finetune.RANK_ABOVE,
-        help="the ranking loss only compares pairs whose weaker target is at least this (0: all)",
+        help="the ranking loss only compares pairs whose weaker target is at least this (0: all; "
+        "not shipped: docs/emotion.md)",
     )
     ap.add_argument(
         "--ladders",
@@ -285,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--word-amount",
         action="store_true",
-        help="the amount reads the word vector too, beside the shares; the relevance does not",
+        help="the amount reads the word vector too, beside the shares; the relevance does not "
+        "(not shipped: docs/emotion.md)",
     )
     ap.add_argument("--threads", type=int, default=2, help="torch threads for fine-tuning")
     ap.add_argument("--lr", type=float, default=FT_LR, help="encoder learning rate when tuning")
