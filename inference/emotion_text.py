@@ -66,8 +66,8 @@ class TextEncoder:
         words = meta.get("word_vectors")  # models trained with word vectors beside MiniLM
         self.words = WordVectors.load(folder / words) if words else None
 
-    def run(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(states float64[n, 7], confidences float64[n]) for non-empty texts."""
+    def feeds(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """The graph's inputs for `texts`: token ids, mask and (when it reads them) word vectors."""
         encodings = self.tokenizer.encode_batch(list(texts))
         feeds = {
             "input_ids": np.array([e.ids for e in encodings], dtype=np.int64),
@@ -75,7 +75,11 @@ class TextEncoder:
         }
         if self.words is not None:
             feeds["word_vector"] = self.words.vectors(list(texts))
-        states, conf = self.model.run(feeds)
+        return feeds
+
+    def run(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(states float64[n, 7], confidences float64[n]) for non-empty texts."""
+        states, conf = self.model.run(self.feeds(texts))
         return clip_state(states), np.asarray(conf, dtype=np.float64).reshape(-1)
 
 

@@ -503,12 +503,9 @@ def test_shipped_encoder_reads_word_vectors():
     assert json.loads(meta["inputs"]) == ["input_ids", "attention_mask", "word_vector"]
     assert encoder.words is not None and len(encoder.words.index) == 200_000
     assert (ASSETS / "words.npz").stat().st_size <= 25 * 1024 * 1024
-    enc = encoder.tokenizer.encode_batch(["gobsmacked"])
-    feeds = {
-        "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
-        "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
-    }
-    vector = encoder.words.vectors(["gobsmacked"])
+    feeds = encoder.feeds(["gobsmacked"])
+    vector = feeds.pop("word_vector")
+    np.testing.assert_array_equal(vector, encoder.words.vectors(["gobsmacked"]))
     assert np.abs(vector).sum() > 0  # a word of the table
     with_words, conf_a = encoder.model.run({**feeds, "word_vector": vector})
     without, conf_b = encoder.model.run({**feeds, "word_vector": np.zeros_like(vector)})

@@ -25,7 +25,7 @@ FORMAT_VERSION = "1"
 MODEL_NAME = "emotion_text.onnx"
 TOKENIZER_NAME = "tokenizer.json"
 WORDS_NAME = "words.npz"
-WORD_HIDDEN = 64  # EmotionHead's layer over the word vector, when only the shares read it
+WORD_HIDDEN = 64  # EmotionHead's layer over the word vector (read by the shares, not the relevance)
 CALIBRATION_KNOTS = 16  # knots of the head's amount calibration (EmotionHead.calibrate)
 
 

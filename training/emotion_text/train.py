@@ -350,8 +350,9 @@ def main(argv: list[str] | None = None) -> int:
     t1 = time.time()
     head = train_head(
         emb, word_vectors, states, relevant, args.epochs, args.seed, args.noise, args.dropout,
-        args.ce_weight, args.rank_weight, args.rank_lift, not args.words_everywhere,
-        args.word_amount, args.rank_above,
+        args.ce_weight, args.rank_weight, args.rank_lift,
+        word_shares=not args.words_everywhere, word_amount=args.word_amount,
+        rank_above=args.rank_above,
     )  # fmt: skip
     print(f"trained the head ({args.epochs} epochs) in {time.time() - t1:.1f}s", flush=True)
     encoder = export.load_encoder(minilm_dir())
