@@ -50,12 +50,14 @@ def read_emotion(
 ) -> EmotionReading:
     """The emotion state of exactly one of: a prompt, a photo, a voice clip. `expression`: a
     photo's fitted ARKit pose is needed too (it always comes with the face-mesh reading)."""
-    given = [name for name, v in (("text", text), ("image", image), ("audio", audio)) if v]
+    # An empty prompt is still a prompt: it reads as neutral with a warning, as the issue asks.
+    sources = (("text", text is not None), ("image", bool(image)), ("audio", bool(audio)))
+    given = [name for name, present in sources if present]
     if len(given) != 1:
         what = "nothing" if not given else " and ".join(given)
         raise InputError(f"give one emotion source (a prompt, an image or a voice), got {what}")
     gain = parse_intensity(intensity)
-    if text:
+    if text is not None:
         from emosync.inference.emotion_text import text_emotion
 
         reading = text_emotion(text, gain)

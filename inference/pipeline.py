@@ -156,7 +156,7 @@ def emotion_condition(
 ) -> tuple[EmotionTimeline, np.ndarray | None, list[str]]:
     """The emotion timeline, the photo's expression to copy (or None) and what to warn about."""
     base, expression, warnings = np.zeros(N_EMOTIONS), None, []
-    if options.emotion or options.emotion_image or options.emotion_audio:
+    if options.emotion is not None or options.emotion_image or options.emotion_audio:
         reading = read_emotion(
             options.emotion,
             options.emotion_image,

@@ -51,3 +51,21 @@ def test_cli_emotion_image_and_animate_copy_expression(happy_png, tmp_path):
     bad = subprocess.run([*CLI, "emotion", "--image", str(tmp_path / "nope.png")],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_empty_prompt_reads_neutral_with_a_warning(tmp_path):
+    """The issue: an empty prompt comes back neutral with a warning, not as "no source"."""
+    out = subprocess.run([*CLI, "emotion", ""], capture_output=True, text=True, check=True)
+    data = json.loads(out.stdout)
+    assert max(data["emotion"].values()) == 0.0 and data["warnings"]
+    assert "empty" in data["warnings"][0]
+    with pytest.raises(InputError, match="text and image"):
+        read_emotion("", image="x.png")
+    # animating needs a feeling: an empty prompt is refused like any text that names none,
+    # where it was taken silently as neutral before
+    wav = tmp_path / "hi.wav"
+    subprocess.run(["espeak-ng", "-w", str(wav), "hello"], check=True)
+    bad = subprocess.run([*CLI, "animate", str(wav), "-o", str(tmp_path / "hi.json"),
+                          "--emotion", "", "-q"], capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 2 and "does not describe a feeling" in bad.stderr
+    assert "Traceback" not in bad.stderr and not (tmp_path / "hi.json").exists()

@@ -109,9 +109,10 @@ def score_validation(
     held-out triples ask of unseen words ("happy" < "euphoric").
 
     `unrelated_rejected`: share of `unrelated` texts (about no feeling) read under the runtime's
-    relevance threshold."""
+    relevance threshold; `recognised`: share of the validation prompts read at or above it (a
+    wider notion of unrelated text must not swallow rare emotion words)."""
     texts = [p for p, _c, _b in examples]
-    states, _conf = predict(texts)
+    states, conf = predict(texts)
     hits, misses = categories(states, [(p, c) for p, c, _b in examples])
     bare = examples[::2]  # each word comes bare, then in a context
     order_ok = neg_ok = 0
@@ -134,6 +135,7 @@ def score_validation(
         "weak_vanished": vanished([read for read, _want in weak]),
         "strength": strength_order(predict, bare, references),
         "unrelated_rejected": float(np.mean(unrelated_conf < RELEVANT_THRESHOLD)),
+        "recognised": float(np.mean(conf >= RELEVANT_THRESHOLD)),
         "n_prompts": len(texts),
         "misses": misses,
     }

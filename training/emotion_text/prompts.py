@@ -124,6 +124,57 @@ _ACTIONS = ["enter your number", "hold the line", "leave a message after the ton
             "select an option", "say your name", "close the door", "call back tomorrow",
             "update the software", "sign the form", "wait for the signal", "record your greeting",
             "enter the conference number", "dial the extension", "stay on the line"]  # fmt: skip
+# Everyday sentences (`build_examples(everyday=n)`): chores and errands, plain facts about
+# things and places, objects with their make, and settings of tools. Written without the words
+# of heldout.UNRELATED or VALIDATION_UNRELATED (the tests check), so both still measure text
+# that training never saw.
+_CHORES = ["wash", "fold", "water", "feed", "sweep", "tighten", "measure", "label", "iron",
+           "vacuum", "stack", "trim", "refill", "sharpen", "collect", "return", "book",
+           "pack", "unpack", "defrost", "dust", "polish", "rinse", "weigh", "count", "sort",
+           "assemble", "dismantle", "inspect", "oil", "sand", "varnish", "hang", "tidy",
+           "recycle", "order", "renew", "cancel", "schedule", "photocopy"]  # fmt: skip
+_THINGS_AT_HOME = ["the dishes", "the towels", "the houseplants", "the hedge", "the bicycle chain",
+                   "the bookshelf", "the curtains", "the fridge", "the cutlery drawer",
+                   "the recycling", "the windowsill", "the car wheels", "the fence posts",
+                   "the spice rack", "the bedsheets", "the front step", "the shed door",
+                   "the pantry", "the fish tank", "the hallway rug", "the bathroom tiles",
+                   "the borrowed books", "the passport", "the dentist appointment",
+                   "the gas meter", "the drill bits", "the flower beds", "the wardrobe"]  # fmt: skip
+_WHEN = ["", "", "on monday", "on thursday morning", "after lunch", "ahead of the weekend",
+         "each fortnight", "by noon", "this evening", "at half past four", "in march",
+         "once a year", "when guests arrive", "tomorrow", "once the rain has passed",
+         "in the garage", "at the hardware shop", "downstairs"]  # fmt: skip
+_FACT_SUBJECTS = ["copper", "the museum", "the bridge", "this bakery", "the harbour",
+                  "the motorway", "the swimming pool", "a litre of milk", "the post office",
+                  "the orchard", "the cathedral", "this laptop battery", "the tram",
+                  "the town hall", "the bakery van", "the village", "our apartment block",
+                  "the glacier", "the canal", "an adult giraffe", "the observatory",
+                  "the stadium", "the pharmacy", "a hectare"]  # fmt: skip
+_FACT_PREDICATES = ["opens at ten", "was built in 1887", "is forty yards long",
+                    "conducts electricity", "is closed on holidays", "lies east of the river",
+                    "holds about eight thousand people", "is billed in kilowatt hours",
+                    "comes each quarter hour", "has four entrances",
+                    "is about a kilometre away", "sells bread and pastries",
+                    "was renovated last spring", "borders the national park",
+                    "is powered by solar panels", "has a car park behind it",
+                    "was designed by a local architect", "is cheaper on weekdays",
+                    "stands on limestone", "weighs about a tonne",
+                    "is lit at night", "takes card payments"]  # fmt: skip
+_MAKES = ["a red", "a green", "a striped", "a folding", "a stainless steel", "a plastic",
+          "a ceramic", "a cotton", "a brass", "a round", "a rectangular", "a second-hand",
+          "a waterproof", "a cordless", "a ten-inch", "a heavy", "a narrow", "a wicker"]  # fmt: skip
+_OBJECTS_MADE = ["umbrella", "mug", "stool", "lamp", "rucksack", "extension lead", "doormat",
+                 "teapot", "coat hanger", "clipboard", "measuring tape", "bread bin",
+                 "watering can", "suitcase", "mirror", "toolbox", "drying rack", "bucket",
+                 "wall clock", "pencil case"]  # fmt: skip
+_SETTINGS = ["set the {} to {}", "change the {} to {}", "the {} is set to {}",
+             "keep the {} at {}"]  # fmt: skip
+_DIALS = ["thermostat", "shutter speed", "sample rate", "font size", "screen brightness",
+          "timer", "washing machine", "boiler pressure", "resolution", "page margin",
+          "playback speed", "water heater", "doorbell"]  # fmt: skip
+_VALUES = ["twenty one", "forty percent", "48 kHz", "eleven point", "one hundredth",
+           "2.2 bar", "1920 by 1080", "half speed", "thirty minutes", "six thirty",
+           "eco mode", "medium", "the lowest setting"]  # fmt: skip
 _LETTERS = "abcdefghijklmnopqrstuvwxyz"
 POSSESSIVES = ["her", "his", "their", "my"]
 
@@ -319,11 +370,30 @@ def _unrelated(rng: random.Random, n: int) -> list[str]:
     return out
 
 
+def everyday(rng: random.Random, n: int) -> list[str]:
+    """`n` everyday sentences about no feeling: errands, facts, objects and settings."""
+    out = []
+    for _ in range(n):
+        roll = rng.random()
+        if roll < 0.4:
+            when = rng.choice(_WHEN)
+            out.append(f"{rng.choice(_CHORES)} {rng.choice(_THINGS_AT_HOME)} {when}".strip())
+        elif roll < 0.7:
+            out.append(f"{rng.choice(_FACT_SUBJECTS)} {rng.choice(_FACT_PREDICATES)}")
+        elif roll < 0.85:
+            out.append(f"{rng.choice(_MAKES)} {rng.choice(_OBJECTS_MADE)}")
+        else:
+            dial, value = rng.choice(_DIALS), rng.choice(_VALUES)
+            out.append(rng.choice(_SETTINGS).format(dial, value))
+    return out
+
+
 def build_examples(
-    seed: int = 0, scale: float = 1.0, skip: frozenset[str] = frozenset()
+    seed: int = 0, scale: float = 1.0, skip: frozenset[str] = frozenset(), everyday_n: int = 0
 ) -> list[Example]:
     """The training set (about 21,000 prompts at scale 1), deterministic for a seed; words in
-    `skip` (validation words) never appear."""
+    `skip` (validation words) never appear. `everyday_n`: that many everyday sentences (at
+    scale 1) join the unrelated texts."""
     rng = random.Random(seed)
 
     def count(n: int) -> int:
@@ -343,6 +413,9 @@ def build_examples(
         examples.append(Example(rng.choice(CONTEXTS).format(word), _state({}), 1.0))
     for text in _unrelated(rng, count(3000)):
         examples.append(Example(text, _state({}), 0.0))
+    if everyday_n:  # drawn last, so that without them the set is the same as before
+        for text in everyday(random.Random(seed + 1), count(everyday_n)):
+            examples.append(Example(text, _state({}), 0.0))
     for cat, text, base in _entries(DESCRIPTIONS, skip):
         for context in ("{}", "someone {}", "a character {}")[: 1 + int(2 * scale)]:
             examples.append(Example(context.format(text), _state({cat: base}), 1.0))

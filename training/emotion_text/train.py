@@ -74,6 +74,7 @@ FT_SOUP = 1  # fine-tuning runs averaged (finetune.soup)
 LADDERS = 0  # ladders (one word at four degrees) added to each fine-tuning step (not shipped)
 WISE_ALPHA = 0.8  # share of the tuned weights against the pretrained ones (finetune.interpolate)
 WORD_VECTORS = ROOT / "data" / "word_vectors" / "package"  # scripts/fetch_word_vectors.sh
+EVERYDAY = 0  # everyday sentences among the unrelated texts (see docs/emotion.md)
 
 
 def minilm_dir() -> Path:
@@ -298,6 +299,12 @@ def main(argv: list[str] | None = None) -> int:
         help="learning rate of each tuned layer against the one above (1: the same for all)",
     )
     ap.add_argument(
+        "--everyday",
+        type=int,
+        default=EVERYDAY,
+        help="everyday sentences (errands, facts, objects) added to the unrelated texts",
+    )
+    ap.add_argument(
         "--validate",
         action="store_true",
         help="train without the validation words, score them, export nothing",
@@ -336,7 +343,9 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.time()
     skip = prompts.validation_words() if args.validate else frozenset()
-    examples = prompts.build_examples(seed=args.seed, scale=args.scale, skip=skip)
+    if args.everyday < 0:
+        ap.error(f"--everyday must be 0 or more, got {args.everyday}")
+    examples = prompts.build_examples(args.seed, args.scale, skip, everyday_n=args.everyday)
     texts, states, relevant = prompts.to_arrays(examples)
     embedder = Embedder(minilm_dir(), args.cache)
     emb = embedder(texts)
