@@ -563,6 +563,43 @@ def test_validation_words_stay_out_of_training():
     assert unrelated.isdisjoint(e.text for e in prompts.build_examples(seed=0, scale=1.0))
 
 
+def _content_words(texts) -> set[str]:
+    return {w for t in texts for w in re.findall(r"[a-z]+", t.lower()) if len(w) >= 4}
+
+
+def test_everyday_sentences_share_no_word_with_the_measured_texts():
+    """The everyday unrelated texts must not teach the texts that measure rejection (held-out
+    and validation) nor name a feeling; they join the training set only when asked."""
+    import random
+
+    heldout, prompts = emotion_text_module("heldout"), emotion_text_module("prompts")
+    written = _content_words(prompts.everyday(random.Random(0), 5000))
+    assert len(written) > 200
+    assert not written & _content_words(heldout.UNRELATED)
+    assert not written & _content_words(prompts.VALIDATION_UNRELATED)
+    assert not written & _content_words(heldout.prompts())
+    assert not written & prompts.vocabulary()
+    plain = prompts.build_examples(seed=0, scale=0.2)
+    more = prompts.build_examples(seed=0, scale=0.2, everyday_n=1000)
+    added = [e for e in more if e.text not in {p.text for p in plain}]
+    assert len(more) - len(plain) == 200 and len(added) >= 100
+    assert all(e.relevant == 0.0 and not any(e.state) for e in added)
+
+
+def test_validation_counts_emotion_prompts_read_as_unrelated():
+    evaluate = emotion_text_module("evaluate")
+
+    def predict(texts):
+        states = np.zeros((len(texts), 7), np.float32)
+        states[:, evaluate.AXIS["sad"]] = 1.0
+        return states, np.array([0.2 if "glum" in t else 0.9 for t in texts], np.float32)
+
+    examples = [("glum", "sad", 0.6), ("she is glum", "sad", 0.6),
+                ("blue", "sad", 0.7), ("a blue face", "sad", 0.7)]  # fmt: skip
+    val = evaluate.score_validation(predict, examples, {"sad": ("sad", 1.0)}, ["a chair"])
+    assert val["recognised"] == 0.5 and val["unrelated_rejected"] == 0.0
+
+
 @pytest.mark.slow
 def test_training_smoke_run(tmp_path):
     """A few epochs on a sliver of the prompts, exported (float32) and read back."""

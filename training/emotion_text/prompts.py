@@ -139,7 +139,8 @@ _THINGS_AT_HOME = ["the dishes", "the towels", "the houseplants", "the hedge", "
                    "the spice rack", "the bedsheets", "the front step", "the shed door",
                    "the pantry", "the fish tank", "the hallway rug", "the bathroom tiles",
                    "the borrowed books", "the passport", "the dentist appointment",
-                   "the gas meter", "the drill bits", "the flower beds", "the wardrobe"]  # fmt: skip
+                   "the gas meter", "the drill bits", "the flower beds",
+                   "the wardrobe"]  # fmt: skip
 _WHEN = ["", "", "on monday", "on thursday morning", "after lunch", "ahead of the weekend",
          "each fortnight", "by noon", "this evening", "at half past four", "in march",
          "once a year", "when guests arrive", "tomorrow", "once the rain has passed",
@@ -162,7 +163,8 @@ _FACT_PREDICATES = ["opens at ten", "was built in 1887", "is forty yards long",
                     "is lit at night", "takes card payments"]  # fmt: skip
 _MAKES = ["a red", "a green", "a striped", "a folding", "a stainless steel", "a plastic",
           "a ceramic", "a cotton", "a brass", "a round", "a rectangular", "a second-hand",
-          "a waterproof", "a cordless", "a ten-inch", "a heavy", "a narrow", "a wicker"]  # fmt: skip
+          "a waterproof", "a cordless", "a ten-inch", "a heavy", "a narrow",
+          "a wicker"]  # fmt: skip
 _OBJECTS_MADE = ["umbrella", "mug", "stool", "lamp", "rucksack", "extension lead", "doormat",
                  "teapot", "coat hanger", "clipboard", "measuring tape", "bread bin",
                  "watering can", "suitcase", "mirror", "toolbox", "drying rack", "bucket",
