@@ -74,7 +74,7 @@ FT_SOUP = 1  # fine-tuning runs averaged (finetune.soup)
 LADDERS = 0  # ladders (one word at four degrees) added to each fine-tuning step (not shipped)
 WISE_ALPHA = 0.8  # share of the tuned weights against the pretrained ones (finetune.interpolate)
 WORD_VECTORS = ROOT / "data" / "word_vectors" / "package"  # scripts/fetch_word_vectors.sh
-EVERYDAY = 0  # everyday sentences among the unrelated texts (see docs/emotion.md)
+EVERYDAY = 2000  # everyday sentences among the unrelated texts (docs/emotion.md)
 
 
 def minilm_dir() -> Path:
