@@ -124,10 +124,10 @@ _ACTIONS = ["enter your number", "hold the line", "leave a message after the ton
             "select an option", "say your name", "close the door", "call back tomorrow",
             "update the software", "sign the form", "wait for the signal", "record your greeting",
             "enter the conference number", "dial the extension", "stay on the line"]  # fmt: skip
-# Everyday sentences (`build_examples(everyday=n)`): chores and errands, plain facts about
+# Everyday sentences (`build_examples(everyday_n=n)`): chores and errands, plain facts about
 # things and places, objects with their make, and settings of tools. Written without the words
-# of heldout.UNRELATED or VALIDATION_UNRELATED (the tests check), so both still measure text
-# that training never saw.
+# of heldout.UNRELATED, VALIDATION_UNRELATED or the emotion vocabulary (the tests check), so the
+# first two still measure text that training never saw.
 _CHORES = ["wash", "fold", "water", "feed", "sweep", "tighten", "measure", "label", "iron",
            "vacuum", "stack", "trim", "refill", "sharpen", "collect", "return", "book",
            "pack", "unpack", "defrost", "dust", "polish", "rinse", "weigh", "count", "sort",
@@ -415,7 +415,7 @@ def build_examples(
         examples.append(Example(rng.choice(CONTEXTS).format(word), _state({}), 1.0))
     for text in _unrelated(rng, count(3000)):
         examples.append(Example(text, _state({}), 0.0))
-    if everyday_n:  # drawn last, so that without them the set is the same as before
+    if everyday_n:  # from their own generator: the other prompts are drawn as before
         for text in everyday(random.Random(seed + 1), count(everyday_n)):
             examples.append(Example(text, _state({}), 0.0))
     for cat, text, base in _entries(DESCRIPTIONS, skip):
