@@ -581,7 +581,8 @@ def test_everyday_sentences_share_no_word_with_the_measured_texts():
     assert not written & prompts.vocabulary()
     plain = prompts.build_examples(seed=0, scale=0.2)
     more = prompts.build_examples(seed=0, scale=0.2, everyday_n=1000)
-    added = [e for e in more if e.text not in {p.text for p in plain}]
+    before = {e.text for e in plain}
+    added = [e for e in more if e.text not in before]
     assert len(more) - len(plain) == 200 and len(added) >= 100
     assert all(e.relevant == 0.0 and not any(e.state) for e in added)
 

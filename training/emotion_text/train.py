@@ -324,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--rank-above needs --rank-weight")
     if not 0.0 <= args.rank_above <= 1.5:
         ap.error(f"--rank-above must lie between 0 and 1.5, got {args.rank_above}")
+    if args.everyday < 0:
+        ap.error(f"--everyday must be 0 or more, got {args.everyday}")
     if not 0.0 < args.layer_decay <= 1.0:
         ap.error(f"--layer-decay must lie in (0, 1], got {args.layer_decay}")
     if args.word_amount and (args.no_word_vectors or args.words_everywhere):
@@ -343,8 +345,6 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.time()
     skip = prompts.validation_words() if args.validate else frozenset()
-    if args.everyday < 0:
-        ap.error(f"--everyday must be 0 or more, got {args.everyday}")
     examples = prompts.build_examples(args.seed, args.scale, skip, everyday_n=args.everyday)
     texts, states, relevant = prompts.to_arrays(examples)
     embedder = Embedder(minilm_dir(), args.cache)
