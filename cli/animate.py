@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from pathlib import Path
 
@@ -13,12 +12,8 @@ from emosync.cli.progress import ProgressBar
 from emosync.errors import InputError
 from emosync.exporters.dispatch import SUFFIXES, export
 from emosync.exporters.retarget import RIGS, apply_rig
-from emosync.inference.life import LifeSettings
-from emosync.inference.pipeline import ENGINES, AnimateOptions, animate
-from emosync.inference.timeline import EmotionTimeline
-from emosync.rigs.emotions import parse_intensity
-
-GLTF_SUFFIXES = (".glb", ".gltf")
+from emosync.inference.pipeline import ENGINES, animate
+from emosync.studio.options import GLTF_SUFFIXES, animate_options, check_rig_outputs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -88,30 +83,24 @@ def run(args: argparse.Namespace) -> int:
     if len(set(outputs)) != len(outputs):
         raise InputError("the same output is named twice")
     check_rig_outputs(args.rig, outputs, args.mesh)
-    if sum(bool(v) for v in (args.emotion, args.emotion_image, args.emotion_audio)) > 1:
-        raise InputError("give one of --emotion, --emotion-image, --emotion-audio")
-    if args.copy_expression and not args.emotion_image:
-        raise InputError("--copy-expression needs --emotion-image")
-    apply_clip_option(args)
-    if args.mesh and not Path(args.mesh).is_file():
-        raise InputError(f"mesh {args.mesh} not found")
-    options = AnimateOptions(
-        transcript=read_transcript(args.transcript),
+    options = animate_options(
+        transcript=args.transcript,
         emotion=args.emotion,
         emotion_image=args.emotion_image,
         emotion_audio=args.emotion_audio,
         copy_expression=args.copy_expression,
-        intensity=parse_intensity(args.intensity),
-        timeline=EmotionTimeline.from_json(args.timeline) if args.timeline else None,
-        fps=parse_fps(args.fps),
+        intensity=args.intensity,
+        timeline=args.timeline,
+        fps=args.fps,
         engine=args.engine,
-        life=LifeSettings(
-            blink=gain(args.blink, "blink"),
-            gaze=gain(args.gaze, "gaze"),
-            head=gain(args.head, "head"),
-        ),
+        blink=args.blink,
+        gaze=args.gaze,
+        head=args.head,
         seed=args.seed,
     )
+    apply_clip_option(args)
+    if args.mesh and not Path(args.mesh).is_file():
+        raise InputError(f"mesh {args.mesh} not found")
     curves = animate(args.audio, options, progress=ProgressBar("animating"))
     for warning in curves.metadata.get("warnings", []):
         print(f"emosync: warning: {warning}", file=sys.stderr)
@@ -122,48 +111,3 @@ def run(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"wrote {path} ({curves.n_frames} frames at {curves.fps:g} fps)")
     return 0
-
-
-def check_rig_outputs(rig: str, outputs: list[Path], mesh: str | None) -> None:
-    """Live Link CSV and the demo face speak ARKit only; other rigs need JSON/NPZ or their mesh."""
-    if rig == "arkit":
-        return
-    for out in outputs:
-        suffix = out.suffix.lower()
-        if suffix == ".csv" or (suffix in GLTF_SUFFIXES and not mesh):
-            raise InputError(
-                f"--rig {rig} cannot be written to {out.name}: Live Link CSV and the "
-                "demo face use ARKit; write .json/.npz, or give --mesh"
-            )
-
-
-def read_transcript(value: str | None) -> str | None:
-    """A transcript is text, or a file when the value names one (or looks like a .txt path)."""
-    if value is None:
-        return None
-    path = Path(value)
-    looks_like_path = path.suffix.lower() == ".txt" or ("/" in value and "\n" not in value)
-    if path.is_file():
-        try:
-            return path.read_text(encoding="utf-8-sig")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read transcript {path}: {exc}") from None
-    if looks_like_path:
-        raise InputError(f"transcript file {path} not found")
-    return value
-
-
-def parse_fps(value: str) -> float:
-    try:
-        fps = float(value)
-    except ValueError:
-        raise InputError(f"fps must be a number, got '{value}'") from None
-    if not math.isfinite(fps) or not 1.0 <= fps <= 240.0:
-        raise InputError(f"fps must be between 1 and 240, got '{value}'")
-    return fps
-
-
-def gain(value: float, name: str) -> float:
-    if not math.isfinite(value) or not 0.0 <= value <= 3.0:
-        raise InputError(f"--{name} gain must be between 0 and 3, got {value}")
-    return value

@@ -20,12 +20,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from emosync.cli import animate, emotion, evaluate, preview
+    from emosync.cli import animate, batch, emotion, evaluate, preview
 
     parser = _Parser(prog="emosync", description=__doc__)
     parser.add_argument("--version", action="version", version=f"emosync {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     animate.add_parser(sub)
+    batch.add_parser(sub)
     emotion.add_parser(sub)
     evaluate.add_parser(sub)
     preview.add_parser(sub)

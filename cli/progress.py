@@ -29,3 +29,35 @@ class ProgressBar:
         if frac >= 1.0:
             self.stream.write("\n")
         self.stream.flush()
+
+
+class CountBar:
+    """Items done of a total, with items per second and the time left (only on a terminal)."""
+
+    def __init__(self, label: str, total: int, unit: str = "lines", stream: TextIO | None = None):
+        self.label, self.total, self.unit = label, total, unit
+        self.width = 30
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() and total > 0
+        self.started = time.monotonic()
+        self._last = 0.0
+
+    def __call__(self, done: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if done < self.total and now - self._last < 0.2:
+            return
+        self._last = now
+        rate = done / max(now - self.started, 1e-9)
+        left = (self.total - done) / rate if rate > 0 else float("nan")
+        eta = f"{int(left // 60)}m{int(left % 60):02d}s" if left == left else "--"
+        filled = int(self.width * done / self.total)
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(
+            f"\r{self.label} [{bar}] {done}/{self.total} {self.unit} "
+            f"{rate:.2f} {self.unit}/s ETA {eta} "
+        )
+        if done >= self.total:
+            self.stream.write("\n")
+        self.stream.flush()

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -190,6 +191,13 @@ class NeuralConvertor:
         if self.bilabial.size == 0:
             return np.zeros(len(phones), np.float32)
         return np.clip(phones[:, self.bilabial].sum(axis=1), 0.0, 1.0).astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def shipped_convertor() -> NeuralConvertor:
+    """The shipped convertor, loaded and checked once per process: a batch worker animates
+    thousands of lines, and loading costs more than animating a short one."""
+    return NeuralConvertor()
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -497,7 +505,7 @@ def neural_face(
     state [7], or a callable of times in seconds. The life gains: blink and gaze scale
     life's parts, head scales the model's head rotation."""
     settings = life or LifeSettings()
-    conv = convertor or NeuralConvertor()
+    conv = convertor or shipped_convertor()
     out = conv.convert(audio.samples, emotion)
     n_model = len(out.curves)
     n = max(1, round(audio.duration * fps))

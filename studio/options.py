@@ -1,0 +1,107 @@
+"""Animate options from plain values, as typed on a command line or written in a manifest row.
+
+One place checks them and builds inference's AnimateOptions: `emosync animate`, `emosync batch`
+and the Blender batch entry point all call `animate_options`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from emosync.errors import InputError
+from emosync.inference.life import LifeSettings
+from emosync.inference.pipeline import AnimateOptions
+from emosync.inference.timeline import EmotionTimeline
+from emosync.rigs.emotions import parse_intensity
+
+GLTF_SUFFIXES = (".glb", ".gltf")
+
+
+def animate_options(
+    *,
+    transcript: str | None = None,
+    emotion: str | None = None,
+    emotion_image: str | None = None,
+    emotion_audio: str | None = None,
+    copy_expression: bool = False,
+    intensity: str | float = "1.0",
+    timeline: str | None = None,
+    fps: str | float = "60",
+    engine: str = "auto",
+    blink: str | float = 1.0,
+    gaze: str | float = 1.0,
+    head: str | float = 1.0,
+    seed: int = 0,
+) -> AnimateOptions:
+    """Check the values and build AnimateOptions; every problem is one InputError line.
+    `transcript` is the text or a .txt file; `timeline` is a timeline JSON file."""
+    if sum(bool(v) for v in (emotion, emotion_image, emotion_audio)) > 1:
+        raise InputError("give one of --emotion, --emotion-image, --emotion-audio")
+    if copy_expression and not emotion_image:
+        raise InputError("--copy-expression needs --emotion-image")
+    return AnimateOptions(
+        transcript=read_transcript(transcript),
+        emotion=emotion,
+        emotion_image=emotion_image,
+        emotion_audio=emotion_audio,
+        copy_expression=copy_expression,
+        intensity=parse_intensity(intensity),
+        timeline=EmotionTimeline.from_json(timeline) if timeline else None,
+        fps=parse_fps(fps),
+        engine=engine,
+        life=LifeSettings(
+            blink=gain(blink, "blink"), gaze=gain(gaze, "gaze"), head=gain(head, "head")
+        ),
+        seed=int(seed),
+    )
+
+
+def read_transcript(value: str | None) -> str | None:
+    """A transcript is text, or a file when the value names one (or looks like a .txt path)."""
+    if value is None:
+        return None
+    path = Path(value)
+    looks_like_path = path.suffix.lower() == ".txt" or ("/" in value and "\n" not in value)
+    if path.is_file():
+        try:
+            return path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(f"cannot read transcript {path}: {exc}") from None
+    if looks_like_path:
+        raise InputError(f"transcript file {path} not found")
+    return value
+
+
+def parse_fps(value: str | float) -> float:
+    try:
+        fps = float(value)
+    except ValueError:
+        raise InputError(f"fps must be a number, got '{value}'") from None
+    if not math.isfinite(fps) or not 1.0 <= fps <= 240.0:
+        raise InputError(f"fps must be between 1 and 240, got '{value}'")
+    return fps
+
+
+def gain(value: str | float, name: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise InputError(f"--{name} gain must be a number, got '{value}'") from None
+    if not math.isfinite(number) or not 0.0 <= number <= 3.0:
+        raise InputError(f"--{name} gain must be between 0 and 3, got {value}")
+    return number
+
+
+def check_rig_outputs(rig: str, outputs: Sequence[Path], mesh: str | None) -> None:
+    """Live Link CSV and the demo face speak ARKit only; other rigs need JSON/NPZ or their mesh."""
+    if rig == "arkit":
+        return
+    for out in outputs:
+        suffix = out.suffix.lower()
+        if suffix == ".csv" or (suffix in GLTF_SUFFIXES and not mesh):
+            raise InputError(
+                f"--rig {rig} cannot be written to {out.name}: Live Link CSV and the "
+                "demo face use ARKit; write .json/.npz, or give --mesh"
+            )
