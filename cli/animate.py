@@ -8,9 +8,11 @@ from pathlib import Path
 
 from emosync.atomic import check_writable
 from emosync.cli.clip_option import add_clip_option, apply_clip_option
+from emosync.cli.flame_option import add_flame_options, check_flame_args, flame_rig
 from emosync.cli.progress import ProgressBar
 from emosync.errors import InputError
 from emosync.exporters.dispatch import SUFFIXES, export
+from emosync.exporters.flame import write_flame_outputs
 from emosync.exporters.retarget import RIGS, apply_rig
 from emosync.inference.pipeline import ENGINES, animate
 from emosync.studio.options import GLTF_SUFFIXES, animate_options, check_rig_outputs
@@ -55,10 +57,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--rig",
         default="arkit",
-        choices=RIGS,
+        choices=(*RIGS, "flame"),
         help="channels to write: ARKit-52 (default), VRM 1.0 expressions, or the 15 "
-        "Oculus visemes (viseme_aa, …); vrm/visemes go to .json/.npz or --mesh GLBs",
+        "Oculus visemes (viseme_aa, …); vrm/visemes go to .json/.npz or --mesh GLBs; "
+        "flame: FLAME parameters (.npz) or your FLAME mesh (.glb), see --flame-model",
     )
+    add_flame_options(p)
     p.add_argument(
         "--mesh", metavar="GLB", help="for .glb/.gltf: your mesh with ARKit morph targets"
     )
@@ -82,7 +86,11 @@ def run(args: argparse.Namespace) -> int:
         check_writable(out, force=args.force)
     if len(set(outputs)) != len(outputs):
         raise InputError("the same output is named twice")
-    check_rig_outputs(args.rig, outputs, args.mesh)
+    check_flame_args(args, outputs)
+    if args.rig == "flame" and args.mesh:
+        raise InputError("--rig flame animates your FLAME model; --mesh does not apply")
+    if args.rig != "flame":
+        check_rig_outputs(args.rig, outputs, args.mesh)
     options = animate_options(
         transcript=args.transcript,
         emotion=args.emotion,
@@ -101,9 +109,15 @@ def run(args: argparse.Namespace) -> int:
     apply_clip_option(args)
     if args.mesh and not Path(args.mesh).is_file():
         raise InputError(f"mesh {args.mesh} not found")
+    flame = flame_rig(args)  # loaded and fitted before the (longer) animation
     curves = animate(args.audio, options, progress=ProgressBar("animating"))
     for warning in curves.metadata.get("warnings", []):
         print(f"emosync: warning: {warning}", file=sys.stderr)
+    if flame is not None:
+        for path in write_flame_outputs(curves, outputs, flame, force=args.force):
+            if not args.quiet:
+                print(f"wrote {path} ({curves.n_frames} frames at {curves.fps:g} fps, FLAME)")
+        return 0
     curves = apply_rig(curves, args.rig)
     for out in outputs:
         mesh = args.mesh if out.suffix.lower() in GLTF_SUFFIXES else None

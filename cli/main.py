@@ -30,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     emotion.add_parser(sub)
     evaluate.add_parser(sub)
     preview.add_parser(sub)
+    from emosync.cli import convert
+
+    convert.add_parser(sub)
     return parser
 
 
