@@ -20,7 +20,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from emosync.cli import animate, batch, emotion, evaluate, preview
+    from emosync.cli import animate, batch, emotion, evaluate, live, preview
 
     parser = _Parser(prog="emosync", description=__doc__)
     parser.add_argument("--version", action="version", version=f"emosync {__version__}")
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_parser(sub)
     emotion.add_parser(sub)
     evaluate.add_parser(sub)
+    live.add_parser(sub)
     preview.add_parser(sub)
     from emosync.cli import convert
 
