@@ -8,9 +8,10 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
 # Debian packages: espeak-ng, festival and flite voices synthesise test audio and the training
 # corpus; sox edits audio; the Asterisk prompts (one real speaker, with transcripts) are the
-# real-speech evaluation set; node runs the Khronos glTF validator.
+# real-speech evaluation set; node runs the Khronos glTF validator; libportaudio2 is the
+# PortAudio library that `emosync live --mic` opens through the sounddevice wheel.
 apt_packages=(python3-venv espeak-ng sox asterisk-core-sounds-en-g722 asterisk-core-sounds-en
-  festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k flite)
+  festival festvox-us-slt-hts festvox-kallpc16k festvox-kdlpc16k flite libportaudio2)
 command -v node >/dev/null 2>&1 || apt_packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || apt_packages+=(npm)
 missing=()
