@@ -160,12 +160,13 @@ def write_flame_pickle(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
     chumpy.ch = ch  # type: ignore[attr-defined]
     data: dict[str, object] = dict(arrays)
     for key in ("v_template", "shapedirs", "posedirs"):
-        data[key] = Ch(arrays[key])
+        if key in arrays:
+            data[key] = Ch(arrays[key])
     try:
         import scipy.sparse
 
         data["J_regressor"] = scipy.sparse.csc_matrix(arrays["J_regressor"])
-    except ImportError:
+    except (ImportError, KeyError):
         pass
     data["bs_style"], data["bs_type"] = "lbs", "lrotmin"
     saved = {name: sys.modules.get(name) for name in ("chumpy", "chumpy.ch")}
