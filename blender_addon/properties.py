@@ -122,6 +122,15 @@ class EMOSYNC_PG_settings(bpy.types.PropertyGroup):
     add_sound: BoolProperty(name="Add Sound Strip", default=True)
     set_range: BoolProperty(name="Set Frame Range", default=True)
     status: StringProperty(name="Status")
+    live_port: IntProperty(
+        name="Port", default=11111, min=1, max=65535, description="UDP port to receive on"
+    )
+    live_record: BoolProperty(
+        name="Record", description="Keep the received frames and write them as a new action"
+    )
+    live_running: BoolProperty(name="Receiving")
+    live_stop: BoolProperty(name="Stop Requested")
+    live_status: StringProperty(name="Live Status")
 
 
 CLASSES = (EMOSYNC_PG_segment, EMOSYNC_PG_map_entry, EMOSYNC_PG_object, EMOSYNC_PG_settings)

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import bpy
 
-from . import demo_scene, ops, panel, properties
+from . import demo_scene, live, ops, panel, properties
 
-CLASSES = (*properties.CLASSES, *ops.CLASSES, *demo_scene.CLASSES, *panel.CLASSES)
+CLASSES = (
+    *properties.CLASSES,
+    *ops.CLASSES,
+    *demo_scene.CLASSES,
+    *panel.CLASSES,
+    *live.CLASSES,
+)
 
 
 def register() -> None:

@@ -99,9 +99,6 @@ def build(context: bpy.types.Context) -> Request:
         if not path.strip():
             raise InputError("choose an audio file")
         path = bpy.path.abspath(path)
-    mesh = context.active_object if context.active_object is not None else None
-    if mesh is not None and mesh.type != "MESH":
-        mesh = None
     segments: list[Segment] = []
     if settings.timeline_source == "MARKERS":
         segments = marker_segments(scene, start)
@@ -117,7 +114,16 @@ def build(context: bpy.types.Context) -> Request:
         fps=scene_fps(scene),
         life=LifeSettings(settings.blink, settings.gaze, settings.head_motion),
     )
-    target = Target(
+    return Request(path, start, options, build_target(context), Path(path).stem or "EmoSync")
+
+
+def build_target(context: bpy.types.Context) -> Target:
+    """The active mesh (if it is one) and the scene's rig settings."""
+    settings = context.scene.emosync
+    mesh = context.active_object
+    if mesh is not None and mesh.type != "MESH":
+        mesh = None
+    return Target(
         mesh=mesh,
         scheme=settings.scheme,
         custom=custom_map(mesh),
@@ -128,4 +134,3 @@ def build(context: bpy.types.Context) -> Request:
         head=settings.head,
         head_bone=settings.head_bone,
     )
-    return Request(path, start, options, target, Path(path).stem or "EmoSync")
