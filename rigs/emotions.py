@@ -113,6 +113,9 @@ _FILLER = frozenset(
      "a", "an", "the", "and", "but", "also", "emotion", "emotional"}
 )  # fmt: skip
 
+# Words that are no feeling by themselves: degree words and fillers ("very", "feeling").
+NON_FEELING_WORDS: frozenset[str] = frozenset(_FILLER | set(_MODIFIERS))
+
 _SPLIT = re.compile(r"\s*(?:\+|,|;|&|\band\b|\bwith\b|\bbut\b)\s*")
 _NUMBER = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*(%?)$")
 _PHRASES = sorted((k for k in (*_WORDS, *_MODIFIERS) if " " in k), key=len, reverse=True)
