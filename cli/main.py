@@ -44,6 +44,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         print(f"emosync: error: {exc}", file=sys.stderr)
         return 2
+    except PermissionError as exc:  # Python 3.11's Path.exists() raises in an unreadable folder
+        what = exc.filename or "a file or folder"
+        print(f"emosync: error: cannot access {what}: permission denied", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("emosync: interrupted", file=sys.stderr)
         return 130
