@@ -19,6 +19,9 @@ from emosync.rigs.flame_model import JAW, N_JOINTS, NECK, FlameModel, flame_vert
 
 SKIN = np.array([0.62, 0.40, 0.32])  # linear RGB
 SCLERA = np.array([0.80, 0.76, 0.72])
+IRIS = np.array([0.17, 0.085, 0.035])
+PUPIL = np.array([0.01, 0.01, 0.01])
+IRIS_COS, PUPIL_COS = np.cos(np.radians(24.0)), np.cos(np.radians(10.0))
 
 
 def _submesh(faces: np.ndarray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -36,8 +39,21 @@ def eye_vertex_sets(model: FlameModel) -> list[np.ndarray]:
     return [owner == j for j in model.eye_joints()]
 
 
+def vertex_colors(model: FlameModel) -> np.ndarray:
+    """Skin, and eyeballs with an iris and pupil where they face forward (+Z) at rest."""
+    colors = np.tile(SKIN, (model.n_vertices, 1))
+    joints = model.joints()
+    for mask, joint in zip(eye_vertex_sets(model), model.eye_joints(), strict=True):
+        d = model.v_template[mask] - joints[joint]
+        front = d[:, 2] / np.maximum(np.linalg.norm(d, axis=1), 1e-12)
+        eye = np.where((front > IRIS_COS)[:, None], IRIS, SCLERA)
+        colors[mask] = np.where((front > PUPIL_COS)[:, None], PUPIL, eye)
+    return colors.astype(np.float32)
+
+
 def _eye_meshes(model: FlameModel, vertices: np.ndarray) -> list[EyeMesh]:
     joints = model.joints()
+    colors = vertex_colors(model)
     eyes = []
     for name, mask, joint in zip(
         ("EyeLeft", "EyeRight"), eye_vertex_sets(model), model.eye_joints(), strict=True
@@ -51,7 +67,7 @@ def _eye_meshes(model: FlameModel, vertices: np.ndarray) -> list[EyeMesh]:
                 vertices=v.astype(np.float32),
                 faces=faces,
                 normals=vertex_normals(v, faces) if len(faces) else np.zeros_like(v, np.float32),
-                colors=np.tile(SCLERA, (len(ids), 1)).astype(np.float32),
+                colors=colors[ids],
                 center=centre.astype(np.float32),
             )
         )
@@ -90,8 +106,6 @@ def posed_face(model: FlameModel, expression: np.ndarray, pose: np.ndarray) -> D
     """One frame of FLAME parameters as a target-less face (eyeballs included in the mesh)."""
     v = flame_vertices(model, expression, pose).astype(np.float32)
     faces = model.faces.astype(np.uint32)
-    left, right = eye_vertex_sets(model)
-    colors = np.where((left | right)[:, None], SCLERA, SKIN).astype(np.float32)
     joints = model.joints()
     empty = EyeMesh(
         "none",
@@ -105,7 +119,7 @@ def posed_face(model: FlameModel, expression: np.ndarray, pose: np.ndarray) -> D
         vertices=v,
         faces=faces,
         normals=vertex_normals(v, faces),
-        colors=colors,
+        colors=vertex_colors(model),
         target_names=(),
         targets=np.zeros((0, len(v), 3), np.float32),
         eyes=[empty, empty],

@@ -232,6 +232,11 @@ def load_flame_model(path: str | Path, n_expressions: int | None = None) -> Flam
     try:
         raw = load_flame_pickle(path)
     except RefusedPickle as exc:
+        if str(exc).startswith("chumpy"):
+            raise InputError(
+                f"{path.name}: refused: it holds a chumpy object ({exc}) that EmoSync's safe "
+                "loader does not know (only chumpy.ch.Ch); nothing in it was run"
+            ) from None
         raise InputError(
             f"{path.name}: refused: the pickle asks to run {exc}, which no FLAME model "
             "contains; nothing in it was run"
