@@ -105,11 +105,17 @@ def _columns(curves: FaceCurves, names: tuple[str, ...] | list[str]) -> np.ndarr
     return out
 
 
-def to_flame(curves: FaceCurves, rig: FlameRig) -> FlameAnimation:
-    """The same animation as FLAME expression, jaw, neck and eye parameters per frame."""
+def _missing_arkit(curves: FaceCurves) -> list[str]:
+    """The ARKit channels `curves` lacks (they count as 0); none at all is an InputError."""
     missing = [n for n in ARKIT_NAMES if n not in curves.channels]
     if len(missing) == len(ARKIT_NAMES):
         raise InputError("FLAME output needs ARKit curves; these have no ARKit channels")
+    return missing
+
+
+def to_flame(curves: FaceCurves, rig: FlameRig) -> FlameAnimation:
+    """The same animation as FLAME expression, jaw, neck and eye parameters per frame."""
+    missing = _missing_arkit(curves)
     weights = _columns(curves, ARKIT_NAMES)
     fit = rig.fit
     neck = euler_axis_angle(*_columns(curves, ["headYaw", "headPitch", "headRoll"]).T)
@@ -174,6 +180,7 @@ def write_flame_outputs(
     curves: FaceCurves, outputs: list[Path], rig: FlameRig, force: bool = False
 ) -> list[Path]:
     """Write each output by suffix: .npz FLAME parameters, .glb/.gltf the animated mesh."""
+    _missing_arkit(curves)
     animation = None
     written = []
     for out in outputs:

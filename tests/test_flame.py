@@ -298,3 +298,47 @@ def test_flame_options_are_checked_before_any_work(synthetic, tmp_path, capsys) 
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err, err
     assert not list(tmp_path.glob("a.*"))
+
+
+def test_glb_targets_are_the_posed_flame_model(synthetic) -> None:
+    from emosync.rigs.flame_face import eye_vertex_sets, flame_face, posed_face
+
+    rig = load_flame_rig(synthetic["model"], synthetic["105"])
+    face = flame_face(rig.model, rig.fit)
+    k = ARKIT_NAMES.index("jawOpen")
+    pose = np.zeros((5, 3))
+    pose[JAW] = rig.fit.jaw[k]
+    exact = posed_face(rig.model, rig.fit.expression[k], pose).vertices
+    left, right = eye_vertex_sets(rig.model)  # the face mesh leaves the eyeballs out
+    ids = np.flatnonzero(~(left | right))
+    np.testing.assert_allclose(face.vertices, rig.model.v_template[ids], atol=1e-6)
+    np.testing.assert_allclose(face.vertices + face.targets[k], exact[ids], atol=1e-5)
+    assert len(face.eyes) == 2 and all(len(e.vertices) for e in face.eyes)
+
+
+def test_animate_writes_flame_parameters(synthetic, tmp_path) -> None:
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "hello_flame.npz"
+    code = main(
+        [
+            "animate",
+            str(root / "examples" / "hello.wav"),
+            "--transcript",
+            str(root / "examples" / "hello.txt"),
+            "--fps",
+            "25",
+            "--rig",
+            "flame",
+            "--flame-model",
+            str(synthetic["model"]),
+            "-o",
+            str(out),
+            "-q",
+        ]
+    )
+    assert code == 0
+    with np.load(out, allow_pickle=False) as data:
+        n = data["expression"].shape[0]
+        assert abs(n / 25.0 - 10.07) < 0.1 and data["expression"].shape[1] == 50
+        assert data["jaw_pose"][:, 0].max() > 0.05  # speech opens the jaw
+        assert json.loads(str(data["provenance"]))["engine"] == "phonetic"
