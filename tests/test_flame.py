@@ -120,9 +120,17 @@ def test_model_checks_keys_shapes_and_dtypes(synthetic, tmp_path) -> None:
     bad = {**arrays, "v_template": np.array(["a"] * 6).reshape(2, 3)}
     with pytest.raises(InputError, match="not a numeric array"):
         load_flame_model(write_flame_pickle(tmp_path / "c.pkl", bad))
-    (tmp_path / "d.pkl").write_bytes(b"not a pickle")
-    with pytest.raises(InputError, match="not a readable FLAME pickle"):
-        load_flame_model(tmp_path / "d.pkl")
+    good = synthetic["model"].read_bytes()
+    odd = {
+        "d.pkl": b"not a pickle",
+        "e.pkl": good[: len(good) // 2],  # truncated
+        "f.pkl": pickle.dumps([1, 2], protocol=2),  # not a dict
+        "g.pkl": b"\x80\x02c__builtin__\nobject\n)R}X\x01\x00\x00\x00aK\x01sb.",  # BUILD fails
+    }
+    for name, data in odd.items():
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(InputError, match="not a readable FLAME pickle"):
+            load_flame_model(tmp_path / name)
 
 
 def test_converted_once_to_an_npz_without_pickles(synthetic) -> None:
