@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import traceback
@@ -37,7 +38,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class _WarningLines(logging.Handler):
+    """Our modules' logged warnings as `emosync: warning: …` lines on the current stderr."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"emosync: warning: {record.getMessage()}", file=sys.stderr)
+
+
+def warnings_to_stderr() -> None:
+    """Route the `emosync` loggers' warnings to stderr in the CLI's format (once per process)."""
+    logger = logging.getLogger("emosync")
+    if not any(isinstance(h, _WarningLines) for h in logger.handlers):
+        logger.addHandler(_WarningLines(logging.WARNING))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    warnings_to_stderr()
     try:
         args = build_parser().parse_args(argv)
         return int(args.run(args) or 0)

@@ -1,5 +1,10 @@
 """A user's own glTF/GLB with ARKit-named morph targets: read it, map its targets to channels,
-and add an EmoSync animation while keeping everything the file already had."""
+and add an EmoSync animation while keeping everything the file already had.
+
+The EmoSync clip becomes animation 0 and the file's own animations follow it unchanged: viewers
+(three.js, Babylon, model-viewer) play the first clip, and Blender's importer makes the first
+clip the active action, so the new animation is the one a user sees; theirs stay in the file.
+"""
 
 from __future__ import annotations
 
@@ -112,6 +117,9 @@ def load_user_gltf(path: str | Path) -> tuple[GLTF2, BufferBuilder]:
         raise InputError(f"mesh {path.name} is not a readable glTF/GLB file ({reason})") from None
     if gltf is None or gltf.asset is None or not str(gltf.asset.version).startswith("2"):
         raise InputError(f"mesh {path.name} is not a glTF 2.0 file")
+    for accessor in gltf.accessors:
+        if accessor.bufferView is None:  # all-zero or sparse-only data (Blender's morph targets):
+            accessor.byteOffset = None  # pygltflib reads "absent" as 0, which needs a bufferView
     buffer = BufferBuilder(gltf, _gather_buffers(gltf, path.parent))
     _embed_images(gltf, buffer, path.parent)
     return gltf, buffer
@@ -165,7 +173,8 @@ def _tokens(name: str | None) -> list[str]:
 
 def find_node(gltf: GLTF2, part: str) -> int | None:
     """The node that is the head ("head") or an eye ("leftEye", "rightEye") by its name:
-    `mixamorig:Head`, `CC_Base_Head`, `EyeLeft`, `eye_L`, `LeftEye`. Bones win over meshes."""
+    `mixamorig:Head`, `CC_Base_Head`, `J_Bip_C_Head`, `EyeLeft`, `eye_L`, `LeftEye`, VRoid's
+    `J_Adj_L_FaceEye`. Bones win over meshes."""
     side = {"leftEye": ("left", "l"), "rightEye": ("right", "r")}.get(part)
     hits = []
     for i, node in enumerate(gltf.nodes):
@@ -174,7 +183,7 @@ def find_node(gltf: GLTF2, part: str) -> int | None:
             ok = bool(tokens) and tokens[-1] == "head"
         else:
             last = set(tokens[-2:])
-            ok = len(last) == 2 and "eye" in last and bool(last & set(side))
+            ok = len(last) == 2 and "eye" in last and bool(set(tokens) & set(side))
         if ok:
             hits.append((node.mesh is not None, i))
     return min(hits)[1] if hits else None
@@ -220,16 +229,19 @@ def model_space_rotation(gltf: GLTF2, node: int, delta: np.ndarray) -> np.ndarra
 def _add_node_rotations(
     gltf: GLTF2, animation: AnimationBuilder, curves: FaceCurves, notes: list[str]
 ) -> None:
+    missing = []
     for part, label in (("head", "head"), ("leftEye", "left eye"), ("rightEye", "right eye")):
         delta = angle_quaternions(curves, part)
         if delta is None:
             continue
         node = find_node(gltf, part)
         if node is None:
-            notes.append(f"no node named like the {label}: {label} rotation skipped")
+            missing.append(label)
             continue
         _to_trs(gltf.nodes[node])
         animation.add_rotation(node, model_space_rotation(gltf, node, delta))
+    if missing:
+        notes.append(f"no node named like the {', '.join(missing)}: that rotation is not animated")
 
 
 def build_user_document(
@@ -262,7 +274,9 @@ def build_user_document(
     _add_node_rotations(gltf, animation, curves, notes)
     if notes:
         animation.animation.extras = {"emosync": {"notes": notes}}
-    animation.finish()
+    index = animation.finish()
+    if index is not None:  # ours first: the clip viewers and Blender's importer play
+        gltf.animations.insert(0, gltf.animations.pop(index))
     return gltf, buffer.finish(), notes
 
 

@@ -207,11 +207,11 @@ def test_user_glb_round_trip(tmp_path, on_primitive, caplog):
     (tmp_path / "out").mkdir()
     out = export_gltf(curves, tmp_path / "out" / "animated.glb", mesh=src)
     assert_clean(out)
-    assert "eye rotation skipped" in caplog.text
+    assert "eye: that rotation is not animated" in caplog.text
 
     gltf, blob = load(out)
     before, _ = load(src)
-    assert [a.name for a in gltf.animations] == ["Idle", "hello_happy"]
+    assert [a.name for a in gltf.animations] == ["hello_happy", "Idle"]  # ours plays first
     assert len(gltf.skins) == 1 and len(gltf.images) == 1 and gltf.materials[0].name == "Skin"
     assert gltf.meshes[0].extras["targetNames"] == user_mesh.TARGET_NAMES
     _, w = channel_output(gltf, blob, "hello_happy", "Face", "weights")
@@ -239,7 +239,7 @@ def test_user_gltf_with_external_buffer(tmp_path):
     assert_clean(out)
     gltf, blob = load(out)
     assert len(gltf.buffers) == 1 and gltf.buffers[0].uri.startswith("data:")
-    assert gltf.animations[-1].extras["emosync"]["notes"][0].startswith("no node named like")
+    assert gltf.animations[0].extras["emosync"]["notes"][0].startswith("no node named like")
     _, w = channel_output(gltf, blob, "hello_happy", "Face", "weights")
     assert ((w.reshape(-1, 6) != 0).sum(axis=1) <= 3).all()
 
@@ -252,7 +252,7 @@ def test_user_gltf_with_data_uri_buffer(tmp_path):
     src.write_text(gltf.gltf_to_json())
     out = export_gltf(random_curves(frames=5), tmp_path / "out.glb", mesh=src)
     assert_clean(out)
-    assert [a.name for a in load(out)[0].animations] == ["Idle", "hello_happy"]
+    assert [a.name for a in load(out)[0].animations] == ["hello_happy", "Idle"]
 
 
 def test_user_mesh_errors(tmp_path):
