@@ -9,6 +9,7 @@ the manifest's files and the output folder at the same paths (a shared file syst
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Iterable
 from typing import Any
 
@@ -17,6 +18,7 @@ from emosync.studio.jobs import LineResult, run_line
 from emosync.studio.manifest import Line
 from emosync.studio.pool import OnResult
 
+CONNECT_TIMEOUT_S = 5.0
 TASK_RETRIES = 3  # Ray retries a task whose worker died (crash, node lost, out of memory)
 IN_FLIGHT_PER_CPU = 3
 
@@ -35,6 +37,8 @@ def run_ray(
         import ray
     except ImportError:
         raise InputError("--ray needs Ray: pip install 'emosync[ray]'") from None
+    if address and address not in ("auto", "local") and "://" not in address:
+        _check_reachable(address)
     try:
         ray.init(address=address or None, log_to_driver=False, logging_level=logging.ERROR)
     except (ConnectionError, ValueError, RuntimeError) as exc:
@@ -68,3 +72,16 @@ def _result(ray: Any, ref: Any, line: Line) -> LineResult:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         reason = f"Ray gave up after {TASK_RETRIES} retries: {type(exc).__name__}: {first[:200]}"
         return LineResult(line.index, line.label, "failed", list(line.outputs), reason)
+
+
+def _check_reachable(address: str) -> None:
+    """A clear error in seconds for an address nothing listens on (Ray itself waits minutes)."""
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise InputError(f"a Ray address is HOST:PORT, got '{address}'")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        raise InputError(
+            f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}"
+        ) from None
