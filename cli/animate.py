@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from emosync.atomic import check_writable
+from emosync.atomic import atomic_set, check_writable
 from emosync.cli.clip_option import add_clip_option, apply_clip_option
 from emosync.cli.flame_option import add_flame_options, check_flame_args, flame_rig
 from emosync.cli.progress import ProgressBar
@@ -119,9 +119,11 @@ def run(args: argparse.Namespace) -> int:
                 print(f"wrote {path} ({curves.n_frames} frames at {curves.fps:g} fps, FLAME)")
         return 0
     curves = apply_rig(curves, args.rig)
-    for out in outputs:
-        mesh = args.mesh if out.suffix.lower() in GLTF_SUFFIXES else None
-        path = export(curves, out, force=args.force, mesh=mesh)
-        if not args.quiet:
-            print(f"wrote {path} ({curves.n_frames} frames at {curves.fps:g} fps)")
+    with atomic_set():  # all outputs or none: a failure or Ctrl-C midway leaves nothing
+        for out in outputs:
+            mesh = args.mesh if out.suffix.lower() in GLTF_SUFFIXES else None
+            export(curves, out, force=args.force, mesh=mesh)
+    if not args.quiet:
+        for out in outputs:
+            print(f"wrote {out} ({curves.n_frames} frames at {curves.fps:g} fps)")
     return 0

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from emosync.atomic import atomic_open, atomic_write_text, check_writable
+from emosync.atomic import atomic_open, atomic_set, atomic_write_text, check_writable
 from emosync.errors import InputError
 
 
@@ -43,3 +43,21 @@ def test_new_files_get_ordinary_permissions(tmp_path):
     finally:
         os.umask(old)
     assert p.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_set_of_outputs_appears_together_or_not_at_all(tmp_path):
+    (tmp_path / "old.csv").write_text("precious")
+    with pytest.raises(KeyboardInterrupt), atomic_set():
+        atomic_write_text(tmp_path / "a.json", "a")
+        atomic_write_text(tmp_path / "old.csv", "b", force=True)
+        assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == [
+            "old.csv"
+        ]  # written, not yet in place
+        raise KeyboardInterrupt  # Ctrl-C between the second and the third output
+    assert sorted(os.listdir(tmp_path)) == ["old.csv"]
+    assert (tmp_path / "old.csv").read_text() == "precious"
+    with atomic_set():
+        atomic_write_text(tmp_path / "a.json", "a")
+        atomic_write_text(tmp_path / "old.csv", "b", force=True)
+    assert sorted(os.listdir(tmp_path)) == ["a.json", "old.csv"]
+    assert (tmp_path / "old.csv").read_text() == "b"
