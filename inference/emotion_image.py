@@ -22,6 +22,7 @@ from emosync.inference.expression_fit import (
     emotion_from_pose,
     landmarks_to_model_space,
 )
+from emosync.quiet import quiet_native_logging, quiet_stderr
 
 MIN_FACE_PX = 64  # a face smaller than this (its landmarks' box) is too coarse to read
 MAX_SIDE_PX = 2048  # larger photos are scaled down first
@@ -129,7 +130,9 @@ def load_image(path: str | Path) -> tuple[np.ndarray, list[str]]:
 
 def detect_faces(image: np.ndarray) -> list[TrackedFace]:
     """Every face mediapipe finds in an RGB uint8 image, in its order."""
-    result = _face_mesh().process(np.ascontiguousarray(image))
+    mesh = _face_mesh()
+    with quiet_stderr():  # TFLite's and absl's own lines on every call
+        result = mesh.process(np.ascontiguousarray(image))
     faces = []
     height, width = image.shape[:2]
     for found in result.multi_face_landmarks or []:
@@ -172,14 +175,17 @@ def fitter(calibrated: bool = True) -> ExpressionFitter:
 @functools.cache
 def _face_mesh() -> Any:
     mp = _mediapipe()
-    return mp.solutions.face_mesh.FaceMesh(
-        static_image_mode=True, refine_landmarks=True, max_num_faces=MAX_FACES
-    )
+    with quiet_stderr():
+        return mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, refine_landmarks=True, max_num_faces=MAX_FACES
+        )
 
 
 def _mediapipe() -> Any:
+    quiet_native_logging()
     try:
-        import mediapipe
+        with quiet_stderr():
+            import mediapipe
     except ImportError:
         raise InputError(INSTALL_HINT) from None
     return mediapipe
