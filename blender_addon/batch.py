@@ -1,11 +1,15 @@
 """Headless batch: one action (and NLA strip) per clip, optionally one GLB per clip.
 
     blender -b scene.blend --python-exit-code 1 --python batch.py -- \\
-        --audio DIR_OR_FILE --object NAME [--emotion TEXT] [--timeline FILE.json] \\
+        --audio DIR_FILE_OR_MANIFEST --object NAME [--emotion TEXT] [--timeline FILE.json] \\
         [--out DIR] [--gltf]
 
-Under the `bpy` module: `python batch.py --blend scene.blend --audio … --object …`. A clip that
-fails is reported and skipped; the exit status is 1 if any clip failed, 2 for bad arguments.
+`--audio` is a clip, a folder of clips (a transcript beside each as .txt) or a manifest in the
+format of `emosync batch` (JSONL or CSV: audio, transcript, emotion, intensity, timeline, out,
+…; read by emosync.studio.manifest), whose rows override --emotion/--intensity/--timeline. The
+keys come at the scene's frame rate. Under the `bpy` module: `python batch.py --blend
+scene.blend --audio … --object …`. A clip that fails is reported and skipped; the exit status
+is 1 if any clip failed, 2 for bad arguments.
 """
 
 from __future__ import annotations
@@ -17,8 +21,6 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".opus", ".aif", ".aiff")
 
 
 @dataclass
@@ -57,26 +59,24 @@ def script_args(argv: list[str]) -> list[str]:
     return argv[argv.index("--") + 1 :] if "--" in argv else argv[1:]
 
 
-def find_clips(source: str) -> list[Path]:
+def read_lines(args: argparse.Namespace) -> list:
+    """The clips to animate as emosync.studio Lines: one clip, a folder or a manifest."""
     from emosync.errors import InputError
+    from emosync.studio.manifest import AUDIO_SUFFIXES, Row, plan_lines, read_manifest
 
-    path = Path(source)
-    if path.is_dir():
-        clips = sorted(p for p in path.iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
-        if not clips:
-            raise InputError(f"no audio files in {path}")
-        return clips
-    if not path.exists():
+    path = Path(args.audio)
+    if path.is_file() and path.suffix.lower() in AUDIO_SUFFIXES:
+        values = {"audio": path.name}
+        if path.with_suffix(".txt").is_file():
+            values["transcript"] = path.with_suffix(".txt").name
+        rows, base = [Row(path.name, values)], path.resolve().parent
+    elif not path.exists():
         raise InputError(f"audio not found: {path}")
-    return [path]
-
-
-def clip_transcript(clip: Path) -> str | None:
-    """`line.txt` beside `line.wav` is its transcript."""
-    text_file = clip.with_suffix(".txt")
-    if text_file.is_file():
-        return text_file.read_text(encoding="utf-8").strip() or None
-    return None
+    else:
+        rows, base = read_manifest(path)
+    defaults = {"emotion": args.emotion, "intensity": args.intensity, "timeline": args.timeline}
+    defaults = {k: v for k, v in defaults.items() if v is not None}
+    return plan_lines(rows, base, defaults, (".glb",))
 
 
 def export_glb(out: Path, objects: list, force: bool) -> Path:
@@ -124,9 +124,10 @@ def run(args: argparse.Namespace, package) -> int:
     import bpy
 
     from emosync.errors import InputError
-    from emosync.inference.pipeline import AnimateOptions, animate
+    from emosync.inference.pipeline import animate
     from emosync.inference.timeline import EmotionTimeline
     from emosync.rigs.emotions import parse_intensity
+    from emosync.studio.options import animate_options
 
     apply = package.apply
     audio_source = package.audio_source
@@ -136,7 +137,7 @@ def run(args: argparse.Namespace, package) -> int:
             if not Path(args.blend).is_file():
                 raise InputError(f"blend file not found: {args.blend}")
             bpy.ops.wm.open_mainfile(filepath=str(Path(args.blend).resolve()))
-        clips = find_clips(args.audio)
+        lines = read_lines(args)
         mesh = bpy.data.objects.get(args.object)
         if mesh is None:
             raise InputError(f"no object named '{args.object}' in the scene")
@@ -155,8 +156,9 @@ def run(args: argparse.Namespace, package) -> int:
             head_bone=args.head_bone,
         )
         apply.check_target(target)
-        intensity = parse_intensity(args.intensity)
-        timeline = EmotionTimeline.from_json(args.timeline) if args.timeline else None
+        parse_intensity(args.intensity)  # bad defaults stop the batch before any clip
+        if args.timeline:
+            EmotionTimeline.from_json(args.timeline)
         out_dir = Path(args.out) if args.out else None
         if out_dir is not None:
             out_dir.mkdir(parents=True, exist_ok=True)
@@ -166,17 +168,14 @@ def run(args: argparse.Namespace, package) -> int:
 
     scene = bpy.context.scene
     results: list[ClipResult] = []
-    for clip in clips:
+    for line in lines:
+        clip = Path(line.audio or line.label)
         started = time.perf_counter()
         try:
+            if line.error:
+                raise InputError(line.error)
             audio = audio_source.decode(str(clip))
-            options = AnimateOptions(
-                transcript=clip_transcript(clip),
-                emotion=args.emotion,
-                intensity=intensity,
-                timeline=timeline,
-                fps=apply.scene_fps(scene),
-            )
+            options = animate_options(**{**line.settings, "fps": apply.scene_fps(scene)})
             curves = animate(audio, options)
             result = apply.apply_curves(curves, target, scene, args.start_frame, clip.stem)
             keep_as_strips(result.action_names, [mesh.data.shape_keys, armature, mesh])
@@ -184,8 +183,10 @@ def run(args: argparse.Namespace, package) -> int:
             glb = None
             if args.gltf:
                 folder = out_dir or clip.parent
+                name = next((o for o in line.outputs if o.endswith(".glb")), f"{clip.stem}.glb")
                 objects = [o for o in (mesh, armature) if o is not None]
-                glb = export_glb(folder / f"{clip.stem}.glb", objects, args.force)
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                glb = export_glb(folder / name, objects, args.force)
             message = (
                 f"{result.n_keys} keys, frames {result.frame_start}–{result.frame_end}, "
                 f"{time.perf_counter() - started:.1f} s"

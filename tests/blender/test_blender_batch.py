@@ -64,3 +64,30 @@ def test_batch_bad_arguments_exit_2(scene, addon, tmp_path, capsys):
     assert batch.main(["--audio", str(tmp_path), "--object", "Nobody"]) == 2
     err = capsys.readouterr().err
     assert err.count("emosync: error:") == 2 and "Traceback" not in err
+
+
+def test_batch_reads_the_emosync_batch_manifest(scene, addon, clips, tmp_path, capsys):
+    """The same JSONL manifest as `emosync batch`: per-row emotion and output name, a bad row
+    failing alone."""
+    import importlib
+    import json
+
+    batch = importlib.import_module(addon.__name__ + ".batch")
+    make_face()
+    rows = [
+        {"audio": "line_01.wav", "emotion": "angry", "out": "hero/first.glb"},
+        {"audio": "line_02.wav", "transcript": "line_02.txt", "intensity": 0.5},
+        {"audio": "line_02.wav", "colour": "red", "out": "bad"},
+    ]
+    manifest = clips / "lines.jsonl"
+    manifest.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    argv = ["--audio", str(manifest), "--object", "Face", "--out", str(out), "--gltf"]
+    assert batch.main(argv) == 1
+    text = capsys.readouterr().out
+    assert "unknown key 'colour'" in text and "2 of 3 clips animated" in text
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.glb")) == [
+        "hero/first.glb",
+        "line_02.glb",
+    ]
+    assert {"line_01", "line_02"} <= set(bpy.data.actions.keys())
