@@ -22,7 +22,7 @@ from emosync.inference.expression_fit import (
     emotion_from_pose,
     landmarks_to_model_space,
 )
-from emosync.quiet import quiet_native_logging, quiet_stderr
+from emosync.inference.quiet import quiet_native_logging, quiet_stderr
 
 MIN_FACE_PX = 64  # a face smaller than this (its landmarks' box) is too coarse to read
 MAX_SIDE_PX = 2048  # larger photos are scaled down first
