@@ -60,8 +60,8 @@ def pcm_blocks(stream: BinaryIO, rate: int) -> Iterator[np.ndarray]:
         carry = data[usable:]
         x = np.frombuffer(data[:usable], dtype="<i2").astype(np.float32) / 32768.0
         out = resampler.push(x) if resampler else x
-        if out.size:
-            yield out
+        for a in range(0, out.size, CHUNK):  # paced 20 ms at a time, not a pipe buffer at once
+            yield out[a : a + CHUNK]
     if resampler is not None:
         tail = resampler.finish()
         if tail.size:

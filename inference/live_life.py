@@ -44,7 +44,7 @@ PEAK_FALL_DB = 0.6  # per second: the speech reference forgets a loud moment in 
 
 
 class LiveLife:
-    """Call `step` with each new frame's energy, lip seal and emotion state."""
+    """Call `block` with each new run of frames' energy, lip seal and emotion states."""
 
     def __init__(self, fps: float, settings: LifeSettings | None = None, seed: int = 0) -> None:
         self.fps = float(fps)
@@ -69,31 +69,30 @@ class LiveLife:
         self._saccade: list[np.ndarray] = []
         self._hold_end = 0
 
-    def step(self, energy_db: float, seal: float, state: np.ndarray) -> tuple[np.ndarray, ...]:
-        """One frame: (blend [52] with eyeBlink* and eyeLook*, rotations [9] for the eyes)."""
-        state = np.asarray(state, np.float64)
-        activity = self._activity(float(energy_db))
-        blink = self._blink(activity, float(seal), state) if self.settings.blink > 0 else 0.0
-        blend = np.zeros(N_BLENDSHAPES)
-        rotations = np.zeros(len(ROTATION_NAMES))
-        blend[_BLINKS] = blink
-        if self.settings.gaze > 0:
-            yaw, pitch = self._look(state)
-            pitch += 0.06 * min(max(state[_SAD], 0.0), 1.5) + BLINK_PITCH * blink
-            yaw, pitch = self.settings.gaze * yaw, self.settings.gaze * pitch
-            rotations[_EYES] = rotations[_EYES_R] = (yaw, pitch)
-            blend += look_blendshapes(np.array([yaw]), np.array([pitch]))[0]
-        self.frame += 1
-        return blend.astype(np.float32), rotations.astype(np.float32)
-
     def block(
         self, energy_db: np.ndarray, seal: np.ndarray, states: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        """`step` over k frames: ([k × 52], [k × 9])."""
-        parts = [self.step(e, s, st) for e, s, st in zip(energy_db, seal, states, strict=True)]
-        if not parts:
-            return np.zeros((0, N_BLENDSHAPES), np.float32), np.zeros((0, 9), np.float32)
-        return np.stack([p[0] for p in parts]), np.stack([p[1] for p in parts])
+        """The next k frames, given each frame's energy (dB), lip seal and emotion state:
+        (blend [k × 52] with eyeBlink* and eyeLook*, rotations [k × 9] with the eyes')."""
+        k = len(energy_db)
+        blink, yaw, pitch = np.zeros(k), np.zeros(k), np.zeros(k)
+        for i in range(k):
+            state = np.asarray(states[i], np.float64)
+            activity = self._activity(float(energy_db[i]))
+            if self.settings.blink > 0:
+                blink[i] = self._blink(activity, float(seal[i]), state)
+            if self.settings.gaze > 0:
+                yaw[i], pitch[i] = self._look(state)
+                pitch[i] += 0.06 * min(max(state[_SAD], 0.0), 1.5) + BLINK_PITCH * blink[i]
+            self.frame += 1
+        yaw, pitch = self.settings.gaze * yaw, self.settings.gaze * pitch
+        blend = np.zeros((k, N_BLENDSHAPES))
+        if self.settings.gaze > 0:
+            blend += look_blendshapes(yaw, pitch)
+        blend[:, _BLINKS] = blink[:, None]
+        rotations = np.zeros((k, len(ROTATION_NAMES)))
+        rotations[:, _EYES] = rotations[:, _EYES_R] = np.stack([yaw, pitch], axis=1)
+        return blend.astype(np.float32), rotations.astype(np.float32)
 
     # --- speech --------------------------------------------------------------------------
 
