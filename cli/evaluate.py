@@ -30,6 +30,18 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="compare engines on the same clips ('phonetic,neural'); the folder may also be a "
         "corpus (its held-out splits are read). Default: the phonetic-engine report",
     )
+    p.add_argument(
+        "--split",
+        metavar="LIST",
+        help="with --engines on a corpus: the splits to read (comma list; default "
+        "heldout_voice,heldout_lang; the real-speech corpus has train, val, test)",
+    )
+    p.add_argument(
+        "--language",
+        metavar="LIST",
+        help="with --engines on a corpus: only clips of these languages (comma list, 'en' "
+        "takes en-us and en-gb)",
+    )
     p.add_argument("--fps", type=float, default=60.0)
     p.add_argument("--json", metavar="OUT", help="also write the report as JSON")
     p.add_argument("--force", action="store_true", help="overwrite the JSON report")
@@ -66,7 +78,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _compare(folder: Path, args: argparse.Namespace, emotions) -> dict:
-    from emosync.evaluation.compare import ENGINES, compare_dir, format_comparison
+    from emosync.evaluation.compare import (
+        CORPUS_SPLITS,
+        ENGINES,
+        compare_dir,
+        format_comparison,
+    )
 
     engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
     unknown = [e for e in engines if e not in ENGINES]
@@ -79,6 +96,12 @@ def _compare(folder: Path, args: argparse.Namespace, emotions) -> dict:
         fps=args.fps,
         use_transcript=not args.no_transcript,
         progress=ProgressBar("comparing"),
+        splits=_names(args.split) or CORPUS_SPLITS,
+        languages=_names(args.language),
     )
     print(format_comparison(report))
     return report
+
+
+def _names(value: str | None) -> tuple[str, ...]:
+    return tuple(v.strip() for v in (value or "").split(",") if v.strip())

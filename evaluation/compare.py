@@ -38,7 +38,7 @@ from emosync.rigs.channels import N_BLENDSHAPES
 from emosync.rigs.emotions import EMOTIONS, N_EMOTIONS
 from emosync.rigs.phonemes import PHONES, SILENCE, normalise_phone
 
-ENGINES = ("phonetic", "neural")
+ENGINES = ("phonetic", "neural", "phonetic+transcript")  # the last: phonetic given the text
 LIPREADER_FPS = 50.0
 CORPUS_SPLITS = ("heldout_voice", "heldout_lang")
 TARGETS = {"seal_rate": 0.9, "open_vowel_rate": 0.9, "seal_drop": 0.02}
@@ -54,6 +54,8 @@ class Clip:
     transcript: str | None  # the true text (English: forced alignment gives the reference)
     phones: np.ndarray | None = None  # per-frame phone labels at `phones_fps` (corpus clips)
     phones_fps: float = 50.0
+    source: str | None = None  # where the clip comes from (corpus clips: the source or engine)
+    speaker: str | None = None  # who speaks it (corpus clips: the speaker or voice key)
 
 
 # --- clips ----------------------------------------------------------------------------------
@@ -65,9 +67,12 @@ def transcript_clips(path: str | Path) -> list[Clip]:
     return [Clip(a.stem, a, text) for a, text in pairs]
 
 
-def corpus_clips(path: str | Path, splits: Sequence[str] = CORPUS_SPLITS) -> list[Clip]:
-    """Corpus clips of the given splits under `path` (searched recursively): `<id>.json` with
-    `<id>.wav` and `<id>.npz` beside it; the reference phones are the npz's frame labels."""
+def corpus_clips(
+    path: str | Path, splits: Sequence[str] = CORPUS_SPLITS, languages: Sequence[str] = ()
+) -> list[Clip]:
+    """Corpus clips of the given splits (and languages, by prefix: "en" takes "en-us") under
+    `path` (searched recursively): `<id>.json` with `<id>.wav` and `<id>.npz` beside it; the
+    reference phones are the npz's frame labels."""
     root = Path(path)
     if not root.is_dir():
         raise InputError(f"{root} is not a folder")
@@ -80,13 +85,18 @@ def corpus_clips(path: str | Path, splits: Sequence[str] = CORPUS_SPLITS) -> lis
             continue
         if not isinstance(meta, dict) or meta.get("split") not in splits:
             continue
+        language = str(meta.get("language", ""))
+        if languages and not any(language.split("-")[0] == lang for lang in languages):
+            continue
         wav, npz = meta_path.with_suffix(".wav"), meta_path.with_suffix(".npz")
         if not (wav.is_file() and npz.is_file()) or is_reserved(wav.stem):
             continue
         with np.load(npz) as arrays:
             index = np.asarray(arrays["phones"], dtype=np.int64)
         phones = labels[np.clip(index, 0, len(labels) - 1)]
-        clips.append(Clip(meta_path.stem, wav, meta.get("text"), phones, 50.0))
+        source = meta.get("source") or meta.get("engine")
+        speaker = meta.get("speaker") or f"{meta.get('engine')}:{meta.get('voice')}"
+        clips.append(Clip(meta_path.stem, wav, meta.get("text"), phones, 50.0, source, speaker))
     return clips
 
 
@@ -196,6 +206,7 @@ def _extra_scores(
 
 def _pool(rows: list[dict[str, Any]]) -> dict[str, Any]:
     pooled = aggregate(rows)
+    pooled["n_clips"] = len(rows)
     for key in EXTRA_COUNTS:
         pooled[key] = sum(r[key] for r in rows)
     pooled["lip_accuracy"] = (
@@ -259,9 +270,11 @@ def compare_clips(
             if engine == "phonetic":
                 text = clip.transcript if use_transcript else None
                 heard = align(audio.samples, text)
+            elif engine == "phonetic+transcript":
+                heard = align(audio.samples, clip.transcript)
             for name in names:
                 state = emotion_state(name, intensity)
-                if engine == "phonetic":
+                if engine != "neural":
                     weights = phonetic_weights(heard, state, n, fps)
                 else:
                     from emosync.inference.neural import neural_face
@@ -272,6 +285,7 @@ def compare_clips(
                 curves = FaceCurves(fps, np.pad(weights, ((0, 0), (0, 9))))
                 row = score(curves, reference)
                 row.update(_extra_scores(weights, teacher, truth50, fps, lipreader))
+                row["_groups"] = {"source": clip.source, "speaker": clip.speaker}
                 rows[engine][name].append(row)
             seconds[engine] += time.perf_counter() - t0
     if progress:
@@ -298,7 +312,31 @@ def compare_clips(
         if len(names) > 1:
             entry["seal_drop"] = seal_drops(pooled)
         report["engines"][engine] = entry
+    report["groups"] = _group_scores(rows, engines, names)
     return report
+
+
+def _group_scores(
+    rows: dict[str, dict[str, list]], engines: Sequence[str], names: Sequence[str]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Pooled scores per source and per speaker: {kind: {group: {engine: {emotion: scores}}}}
+    (only for clips that name their source and speaker, i.e. corpus clips)."""
+    out: dict[str, dict[str, dict[str, Any]]] = {"source": {}, "speaker": {}}
+    for kind in out:
+        groups = sorted({r["_groups"][kind] for r in rows[engines[0]][names[0]]} - {None})
+        for group in groups:
+            out[kind][group] = {
+                engine: {
+                    name: _pool([r for r in rows[engine][name] if r["_groups"][kind] == group])
+                    for name in names
+                }
+                for engine in engines
+            }
+    for engine in engines:  # the rows keep only their scores once pooled
+        for name in names:
+            for r in rows[engine][name]:
+                r.pop("_groups", None)
+    return out
 
 
 def compare_dir(
@@ -310,12 +348,17 @@ def compare_dir(
     use_transcript: bool = False,
     lipreader: str | Path | bool | None = None,
     progress: Progress | None = None,
+    splits: Sequence[str] = CORPUS_SPLITS,
+    languages: Sequence[str] = (),
 ) -> dict[str, Any]:
     """`emosync eval DIR --engine ...`: the clips of DIR (`X.wav` + `X.txt`; or, when there are
-    none, corpus clips of the held-out splits) scored per engine. `lipreader`: a path, None for
-    the shipped one when present, False for none."""
+    none, corpus clips of `splits` and `languages`) scored per engine. `lipreader`: a path, None
+    for the shipped one when present, False for none."""
     root = Path(path)
-    clips = transcript_clips(root) if _has_transcripts(root) else corpus_clips(root)
+    if _has_transcripts(root):
+        clips = transcript_clips(root)
+    else:
+        clips = corpus_clips(root, splits, languages)
     if not clips:
         raise InputError(f"no X.wav + X.txt pairs and no held-out corpus clips in {root}")
     report = compare_clips(
@@ -368,12 +411,13 @@ def format_comparison(report: dict[str, Any]) -> str:
         f"{report['n_clips']} clips, {report['audio_seconds']:.1f} s of audio, "
         f"{report['mode']}, {report['fps']:g} fps, intensity {report['intensity']:g}",
         "",
-        f"{'engine':<9}{'emotion':<10}" + "".join(f"{h:>9}" for h, _, _ in _COLUMNS),
+        f"{'engine':<21}{'emotion':<10}" + "".join(f"{h:>9}" for h, _, _ in _COLUMNS),
     ]
     for engine, entry in report["engines"].items():
         for name, s in entry["scores"].items():
             cells = "".join(f"{_cell(fmt, s[key]):>9}" for _, key, fmt in _COLUMNS)
-            lines.append(f"{engine:<9}{name:<10}{cells}")
+            lines.append(f"{engine:<21}{name:<10}{cells}")
+    lines += format_groups(report)
     lines.append("")
     for engine, entry in report["engines"].items():
         neutral = entry["scores"][NEUTRAL]
@@ -391,6 +435,37 @@ def format_comparison(report: dict[str, Any]) -> str:
     s = report["seconds"]
     lines.append("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in s.items()))
     return "\n".join(lines)
+
+
+_GROUP_COLUMNS = (
+    ("seal", "seal_rate", "{:.3f}"),
+    ("open", "open_vowel_rate", "{:.3f}"),
+    ("rest", "rest_rate", "{:.3f}"),
+    ("vow.seal", "vowel_seal_share", "{:.3f}"),
+    ("jitter", "jaw_jitter", "{:.4f}"),
+)
+
+
+def format_groups(report: dict[str, Any]) -> list[str]:
+    """Per source and per speaker rows (neutral, or the first emotion), one per engine, with
+    the P/B/M count and the sealed count beside the rates."""
+    lines: list[str] = []
+    for kind, groups in report.get("groups", {}).items():
+        if not groups:
+            continue
+        width = max(12, *(len(g) + 2 for g in groups))
+        lines += ["", f"per {kind}:"]
+        lines.append(
+            f"{kind:<{width}}{'engine':<21}{'clips':>6}{'P/B/M':>10}"
+            + "".join(f"{h:>9}" for h, _, _ in _GROUP_COLUMNS)
+        )
+        for group, per_engine in groups.items():
+            for engine, per_emotion in per_engine.items():
+                s = per_emotion.get(NEUTRAL) or next(iter(per_emotion.values()))
+                pbm = f"{int(s['n_bilabial_sealed'])}/{int(s['n_bilabial'])}"
+                cells = "".join(f"{_cell(fmt, s[key]):>9}" for _, key, fmt in _GROUP_COLUMNS)
+                lines.append(f"{group:<{width}}{engine:<21}{s['n_clips']:>6}{pbm:>10}{cells}")
+    return lines
 
 
 def _verdict(what: str, value: float | None, target: float, at_least: bool) -> str:

@@ -431,6 +431,74 @@ def align(
     return Alignment(phones, _clip_words(result.words, duration), method, duration, warnings)
 
 
+def align_pronounced(samples: np.ndarray, words: list[list[str]]) -> Alignment | None:
+    """Forced alignment of words given as ARPAbet phone lists (e.g. another language's phones
+    mapped onto ours): each word enters the dictionary under a name made of its phones. None when
+    the words cannot be aligned to the audio (no recognition fallback)."""
+    prons = [[normalise_phone(p) for p in w] for w in words]
+    prons = [[p for p in w if p != SILENCE] for w in prons]
+    prons = [w for w in prons if w]
+    x = _as_samples(samples)
+    if not prons or x.size == 0:
+        return None
+    names = ["_x_" + "_".join(w).lower() for w in prons]
+    engine = _get_engine()
+    with engine.lock:
+        for name, phones in dict(zip(names, prons, strict=True)).items():
+            if engine.decoder.lookup_word(name) is None:
+                engine.decoder.add_word(name, " ".join(phones), True)
+        result = _forced(engine, x, names)
+    if result is None:
+        return None
+    duration = x.size / SAMPLE_RATE
+    return Alignment(_contiguous(result.phones, duration), [], "forced", duration, [])
+
+
+def text_fit(
+    samples: np.ndarray, transcript: str | None = None, pronounced: list[list[str]] | None = None
+) -> float | None:
+    """How badly a text fits the audio: the acoustic log-likelihood (natural log, per 10 ms
+    frame) by which a free phone loop beats the forced path through the text (`transcript`, or
+    words as ARPAbet lists in `pronounced`). Near 1 when the text is what is said, larger when it
+    is not (see training/corpus/real_build.py for the measured threshold); None when the text
+    cannot be aligned at all."""
+    import math
+
+    x = _as_samples(samples)
+    engine = _get_engine()
+    with engine.lock:
+        if pronounced is not None:
+            prons = [[p for p in map(normalise_phone, w) if p != SILENCE] for w in pronounced]
+            words = ["_x_" + "_".join(w).lower() for w in prons if w]
+            for name, w in zip(words, [w for w in prons if w], strict=True):
+                if engine.decoder.lookup_word(name) is None:
+                    engine.decoder.add_word(name, " ".join(w), True)
+        else:
+            words = transcript_words(transcript or "")
+            _ensure_words(engine, words)
+        if not words or x.size == 0:
+            return None
+        pcm = _to_pcm(x, _DITHER)
+        frames = max(1, len(pcm) // 2 // int(SAMPLE_RATE * FRAME_SECONDS))
+        d = engine.decoder
+
+        def log_score() -> float:
+            return sum(math.log(max(s.ascore, 1e-300)) for s in d.seg())
+
+        try:
+            d.set_align_text(" ".join(words))
+            engine.decode(pcm)
+            if d.hyp() is None:
+                return None
+            forced = log_score()
+            engine.use_search("phones")
+            engine.decode(pcm)
+            free = log_score()
+        except RuntimeError:
+            return None
+    return (free - forced) / frames
+
+
 def _flexible_pass(
     engine: _Engine, x: np.ndarray, words: list[str]
 ) -> tuple[list[str], _Pass | None] | None:
