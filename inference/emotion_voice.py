@@ -143,6 +143,12 @@ def voice_emotion(path: str | Path, intensity: float = 1.0) -> VoiceReading:
         state, note = _prosody_guess(arousal)
         if note:
             warnings.append(note)
+        elif not warnings:  # say why the reference gives nothing, once
+            heard = f"the words ('{words[:40]}') carry no emotion" if words else "no words heard"
+            warnings.append(
+                f"{Path(path).name}: {heard} and the voice is neither aroused nor subdued; "
+                "using neutral"
+            )
     details = {
         "words": words,
         "text_source": reading.source if reading is not None else "none",
