@@ -38,7 +38,10 @@ from emosync.rigs.channels import N_BLENDSHAPES
 from emosync.rigs.emotions import EMOTIONS, N_EMOTIONS
 from emosync.rigs.phonemes import PHONES, SILENCE, normalise_phone
 
-ENGINES = ("phonetic", "neural", "phonetic+transcript")  # the last: phonetic given the text
+# "phonetic+transcript": the phonetic engine given the text; "neural-phones": a candidate, not an
+# engine of `animate`: the neural model's most likely phone per frame, articulated by the phonetic
+# engine (its timing from the network, its seals guaranteed by the articulator)
+ENGINES = ("phonetic", "neural", "phonetic+transcript", "neural-phones")
 LIPREADER_FPS = 50.0
 CORPUS_SPLITS = ("heldout_voice", "heldout_lang")
 TARGETS = {"seal_rate": 0.9, "open_vowel_rate": 0.9, "seal_drop": 0.02}
@@ -182,6 +185,16 @@ def resample(values: np.ndarray, fps_in: float, n_out: int, fps_out: float) -> n
     return np.stack([np.interp(dst, src, v[:, c]) for c in range(v.shape[1])], 1).astype(np.float32)
 
 
+def neural_phone_alignment(convertor: Any, samples: np.ndarray, duration: float) -> Alignment:
+    """The neural model's most likely phone at each of its frames (neutral emotion), as runs."""
+    n = convertor.n_frames(len(samples))
+    out = convertor.convert(samples, np.zeros((n, N_EMOTIONS), np.float32))
+    from emosync.inference.neural import MODEL_FPS
+
+    labels = np.array(convertor.phones, dtype=object)[np.argmax(out.phones, axis=1)]
+    return frames_to_alignment(labels, MODEL_FPS, duration)
+
+
 # --- scoring --------------------------------------------------------------------------------
 
 
@@ -238,7 +251,7 @@ def compare_clips(
         raise InputError(f"choose engines among {', '.join(ENGINES)}")
     if not clips:
         raise InputError("no clips to evaluate")
-    if "neural" in engines and convertor is None:
+    if {"neural", "neural-phones"} & set(engines) and convertor is None:
         from emosync.inference.neural import NeuralConvertor
 
         convertor = NeuralConvertor()
@@ -272,6 +285,8 @@ def compare_clips(
                 heard = align(audio.samples, text)
             elif engine == "phonetic+transcript":
                 heard = align(audio.samples, clip.transcript)
+            elif engine == "neural-phones":
+                heard = neural_phone_alignment(convertor, audio.samples, audio.duration)
             for name in names:
                 state = emotion_state(name, intensity)
                 if engine != "neural":

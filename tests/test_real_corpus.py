@@ -212,13 +212,13 @@ def test_eval_prints_per_speaker_rows(tmp_path: Path, two_prompts: list, capsys)
     for prompt, speaker in zip(two_prompts, ("a:one", "a:two"), strict=True):
         build_clip(_allison_clip(prompt, prompt.text, speaker), tmp_path, "test")
     decode_g722(two_prompts[0].audio_path)  # the folder holds corpus clips only
-    args = ["eval", str(tmp_path), "--engines", "phonetic,neural", "--split", "test"]
+    args = ["eval", str(tmp_path), "--engines", "phonetic,neural,neural-phones", "--split", "test"]
     assert main([*args, "--language", "en", "--no-transcript"]) == 0
     out = capsys.readouterr().out
     assert "per speaker:" in out and "per source:" in out
     rows = [line.split() for line in out.splitlines() if line.startswith(("a:one", "a:two"))]
     assert {(r[0], r[1]) for r in rows} == {
-        (s, e) for s in ("a:one", "a:two") for e in ("phonetic", "neural")
+        (s, e) for s in ("a:one", "a:two") for e in ("phonetic", "neural", "neural-phones")
     }
     assert main([*args, "--language", "fr"]) == 2  # no clip of that language
     assert "no X.wav" in capsys.readouterr().err

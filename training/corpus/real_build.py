@@ -291,19 +291,21 @@ def survey(sources: list[str]) -> dict:
         per: dict = defaultdict(lambda: {"clips": 0, "hours": 0.0})
         for clip in source_clips(source):
             per[clip.speaker]["clips"] += 1
-            per[clip.speaker]["hours"] += _seconds(clip.audio) / 3600.0
+            per[clip.speaker]["hours"] += _seconds(clip) / 3600.0
         out[source] = {
             k: {"clips": v["clips"], "hours": round(v["hours"], 3)} for k, v in per.items()
         }
     return out
 
 
-def _seconds(path: Path) -> float:
-    if path.suffix == ".g722":
-        return path.stat().st_size * 8 / 64000.0  # G.722 at 64 kbit/s
+def _seconds(clip: RealClip) -> float:
+    if clip.audio.suffix == ".g722":
+        return clip.audio.stat().st_size * 8 / 64000.0  # G.722 at 64 kbit/s
+    if clip.source == "queen":  # every speech file is MPEG-2.5 layer III at 16 kbit/s
+        return clip.extra["size"] * 8 / 16000.0
     import soundfile as sf
 
-    return float(sf.info(str(path)).duration)
+    return float(sf.info(str(clip.audio)).duration)
 
 
 def build(
