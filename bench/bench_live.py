@@ -164,13 +164,14 @@ def main() -> None:
             f"p95 {r['cpu_p95']:.2f} (target median <= {TARGET_COMPUTE_MS:g} ms: {verdict})"
         )
     print(f"load average now {os.getloadavg()[0]:.1f}")
-    d = drift(samples, args.hours)
-    print(
-        f"drift: {d['seconds']:.0f} s of audio in {d['wall']:.0f} s wall -> {d['frames']} frames "
-        f"at 60 fps, expected {d['expected']} (difference {d['frames'] - d['expected']}); lag of "
-        f"the newest frame behind the audio: first minute {d['lag_first_ms']:.1f} ms, last "
-        f"minute {d['lag_last_ms']:.1f} ms"
-    )
+    if args.hours > 0:
+        d = drift(samples, args.hours)
+        print(
+            f"drift: {d['seconds']:.0f} s of audio in {d['wall']:.0f} s wall -> "
+            f"{d['frames']} frames at 60 fps, expected {d['expected']} (difference "
+            f"{d['frames'] - d['expected']}); lag of the newest frame behind the audio: first "
+            f"minute {d['lag_first_ms']:.1f} ms, last minute {d['lag_last_ms']:.1f} ms"
+        )
     if args.pace_seconds > 0:
         audio_s, wall_s = pacing(args.pace_seconds)
         print(
