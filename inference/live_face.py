@@ -32,7 +32,8 @@ class FrameResampler:
     j / dst seconds) leaves as soon as the source frames on both sides of it are there."""
 
     def __init__(self, src: float, dst: float, channels: int) -> None:
-        self.step = Fraction(src).limit_denominator(1001) / Fraction(dst).limit_denominator(1001)
+        step = Fraction(src).limit_denominator(1001) / Fraction(dst).limit_denominator(1001)
+        self.num, self.den = step.numerator, step.denominator  # output j sits at j·num/den
         self.rows = np.zeros((0, channels), np.float32)
         self.first = 0  # source index of rows[0]
         self.n_src = 0
@@ -44,12 +45,11 @@ class FrameResampler:
         self.n_src += len(frames)
         out = []
         while True:
-            pos = self.n_out * self.step
-            k = pos.numerator // pos.denominator
-            need = k + (1 if pos.denominator != 1 else 0)
+            k, rest = divmod(self.n_out * self.num, self.den)
+            need = k + (1 if rest else 0)
             if need >= self.n_src or (self.limit is not None and self.n_out >= self.limit):
                 break
-            out.append(self._at(k, float(pos - k)))
+            out.append(self._at(k, rest / self.den))
             self.n_out += 1
         self._trim()
         return self._stack(out)
@@ -58,9 +58,10 @@ class FrameResampler:
         """The remaining frames up to `total`; past the last source frame it is held."""
         out = []
         while self.n_out < total and self.n_src:
-            pos = self.n_out * self.step
-            k = min(pos.numerator // pos.denominator, self.n_src - 1)
-            out.append(self._at(k, min(float(pos - k), 1.0) if k < self.n_src - 1 else 0.0))
+            k, rest = divmod(self.n_out * self.num, self.den)
+            if k >= self.n_src - 1:
+                k, rest = self.n_src - 1, 0
+            out.append(self._at(k, rest / self.den))
             self.n_out += 1
         return self._stack(out)
 
@@ -71,8 +72,7 @@ class FrameResampler:
         return ((1.0 - w) * a + w * self.rows[k + 1 - self.first]).astype(np.float32)
 
     def _trim(self) -> None:
-        pos = self.n_out * self.step
-        keep = pos.numerator // pos.denominator
+        keep = self.n_out * self.num // self.den
         if keep > self.first:
             self.rows = self.rows[keep - self.first :]
             self.first = keep
