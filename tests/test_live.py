@@ -263,7 +263,7 @@ def test_mic_without_a_device_is_one_line(capsys):
 
         sounddevice.query_devices(kind="input")
         pytest.skip("this machine has an input device")
-    except (ImportError, OSError, ValueError, Exception):
+    except Exception:  # no PortAudio, or PortAudio without an input device: the case tested
         pass
     code = main(["live", "--mic", "--livelink", "127.0.0.1:9"])
     line = one_line_error(code, capsys.readouterr().err)
