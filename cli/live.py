@@ -62,7 +62,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--rig",
         default="arkit",
         choices=VMC_RIGS,
-        help="VMC expression names: ARKit (perfect sync), VRM 1.0, or VRM 0 presets",
+        help="VMC names: ARKit (eyeBlinkLeft; arkit-pascal: EyeBlinkLeft), VRM 1.0 or VRM 0",
     )
     out.add_argument(
         "--osc",

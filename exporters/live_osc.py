@@ -4,7 +4,8 @@ goes out as OSC bundles of at most MAX_DATAGRAM bytes, so no datagram is fragmen
 
 VMC, per frame: `/VMC/Ext/Blend/Val` (name, value) for every expression, then one
 `/VMC/Ext/Blend/Apply`, then `/VMC/Ext/OK 1` and `/VMC/Ext/T` (seconds since the start). With
-rig "arkit" the names are the ARKit ones ("perfect sync" avatars); "vrm" sends VRM 1.0
+rig "arkit" the names are ARKit's own (eyeBlinkLeft), "arkit-pascal" the PascalCase spelling
+(EyeBlinkLeft) that many "perfect sync" avatars give their clips; "vrm" sends VRM 1.0
 expressions and "vrm0" the VRM 0 presets (A I U E O, Joy, Sorrow, …) that VSeeFace models use,
 both through the same retarget as `animate --rig vrm`.
 """
@@ -20,10 +21,10 @@ from emosync.errors import InputError
 from emosync.exporters.live_udp import UdpTarget
 from emosync.exporters.retarget import apply_rig
 from emosync.inference.facecurves import FaceCurves
-from emosync.rigs.channels import ARKIT_NAMES, CHANNELS
+from emosync.rigs.channels import ARKIT_NAMES, CHANNELS, ROTATION_NAMES, pascal
 
 VMC_PORT = 39539
-VMC_RIGS = ("arkit", "vrm", "vrm0")
+VMC_RIGS = ("arkit", "arkit-pascal", "vrm", "vrm0")
 MAX_DATAGRAM = 1400
 # VRM 1.0 expression -> VRM 0.x preset blend shape clip (the names VSeeFace receives).
 VRM0_NAMES = {
@@ -95,23 +96,23 @@ def _bundle_header() -> bytes:
 
 
 class _Frames:
-    """Frames in CHANNELS order -> (names, values) in the receiver's vocabulary."""
+    """Frames in CHANNELS order -> values in the receiver's vocabulary (`names`)."""
 
     def __init__(self, rig: str) -> None:
         if rig not in VMC_RIGS:
             raise InputError(f"unknown VMC rig '{rig}'; choose one of: {', '.join(VMC_RIGS)}")
-        self.rig = rig
-        probe = apply_rig(FaceCurves(50.0, np.zeros((1, len(CHANNELS)))), self._base_rig)
-        names = probe.channels[: len(probe.channels) - 9]  # drop the 9 rotations
-        self.names = tuple(VRM0_NAMES[n] for n in names) if rig == "vrm0" else tuple(names)
-
-    @property
-    def _base_rig(self) -> str:
-        return "arkit" if self.rig == "arkit" else "vrm"
+        self.arkit = rig.startswith("arkit")
+        if self.arkit:
+            names = ARKIT_NAMES
+            self.names = tuple(map(pascal, names)) if rig == "arkit-pascal" else names
+        else:
+            names = apply_rig(FaceCurves(50.0, np.zeros((1, len(CHANNELS)))), "vrm").channels
+            names = names[: len(names) - len(ROTATION_NAMES)]
+            self.names = tuple(VRM0_NAMES[n] for n in names) if rig == "vrm0" else tuple(names)
 
     def convert(self, frames: np.ndarray) -> np.ndarray:
         curves = FaceCurves(50.0, frames)
-        if self.rig == "arkit":
+        if self.arkit:
             return curves.values[:, : len(ARKIT_NAMES)]
         return apply_rig(curves, "vrm").values[:, : len(self.names)]
 

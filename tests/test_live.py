@@ -155,6 +155,11 @@ def test_vmc_vrm0_names(clip, tmp_path, capsys):
     names = {args[0] for a, args in messages if a == "/VMC/Ext/Blend/Val"}
     assert {"A", "I", "U", "E", "O", "Blink", "Joy", "Sorrow", "Fun", "Angry"} <= names
     assert all(0.0 <= args[1] <= 1.0 for a, args in messages if a == "/VMC/Ext/Blend/Val")
+    from emosync.exporters.live_osc import VmcSender
+
+    pascal = VmcSender("127.0.0.1", 9, "arkit-pascal", 50.0)
+    assert pascal.names[:2] == ("EyeBlinkLeft", "EyeLookDownLeft") and len(pascal.names) == 52
+    pascal.close()
 
 
 def test_livelink_fractional_rate_and_apple_order():
