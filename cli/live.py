@@ -221,7 +221,8 @@ def make_senders(args: argparse.Namespace, fps: float) -> list[LiveSender]:
 
 def _blocks(args: argparse.Namespace) -> Iterator[np.ndarray]:
     if args.mic:
-        return mic_blocks(args.device)
+        device = int(args.device) if args.device and args.device.isdigit() else args.device
+        return mic_blocks(device)
     if args.input == "-":
         blocks = pcm_blocks(sys.stdin.buffer, args.rate)
     else:

@@ -81,7 +81,7 @@ def _sounddevice():
     return sounddevice
 
 
-def mic_blocks(device: str | None = None, chunk: int = CHUNK) -> Iterator[np.ndarray]:
+def mic_blocks(device: int | str | None = None, chunk: int = CHUNK) -> Iterator[np.ndarray]:
     """The default (or named) input device, 20 ms blocks, resampled to 16 kHz when the device
     will not open at that rate."""
     sd = _sounddevice()
