@@ -22,6 +22,7 @@ from emosync.exporters.dispatch import SUFFIXES, export
 from emosync.exporters.live_livelink import LiveLinkSender
 from emosync.exporters.live_osc import VMC_RIGS, OscSender, VmcSender
 from emosync.exporters.live_udp import LiveSender, parse_endpoint
+from emosync.inference.audio import SAMPLE_RATE
 from emosync.inference.facecurves import FaceCurves
 from emosync.inference.live_emotion import LiveEmotion
 from emosync.inference.live_face import LiveFace
@@ -113,6 +114,8 @@ def run(args: argparse.Namespace) -> int:
                 f"{', '.join(SUFFIXES)}"
             )
         check_writable(path, force=args.force)
+    if len(set(recordings)) != len(recordings):
+        raise InputError("the same output is named twice")
     if not (args.livelink or args.vmc or args.osc or recordings):
         raise InputError("give at least one output: --livelink, --vmc, --osc or -o FILE")
     if not model_available():
@@ -197,7 +200,7 @@ class Session:
         return np.concatenate(self.frames) if self.frames else np.zeros((0, 61), np.float32)
 
     def summary(self, fps: float) -> str:
-        seconds = self.face.n_samples / 16000
+        seconds = self.face.n_samples / SAMPLE_RATE
         ms = 1e3 * float(np.median(self.compute)) if self.compute else 0.0
         return (
             f"live: {seconds:.2f} s of audio, {self.n_frames} frames at {fps:g} fps; "
@@ -239,7 +242,7 @@ def _metadata(args: argparse.Namespace, session: Session, control: Control) -> d
     return {
         "name": "live",
         "source_audio": source,
-        "duration": round(session.face.n_samples / 16000, 6),
+        "duration": round(session.face.n_samples / SAMPLE_RATE, 6),
         "engine": "neural",
         "live": True,
         "model_fps": MODEL_FPS,
