@@ -8,15 +8,10 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
-from pathlib import Path
 
 import bpy
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "blender"))
-from addon_loader import load_addon
 
 from emosync.inference.facecurves import FaceCurves
 from emosync.rigs.channels import ARKIT_NAMES, CHANNELS
@@ -55,8 +50,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=1800)
     parser.add_argument("--naive", action="store_true", help="also time keyframe_insert")
     args = parser.parse_args()
-    load_addon()
-    from emosync_blender.apply import Target, apply_curves
+    from emosync.blender_addon.apply import Target, apply_curves
 
     mesh, rig = build_scene()
     rng = np.random.default_rng(0)

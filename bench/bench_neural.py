@@ -16,7 +16,6 @@ import argparse
 import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,15 +32,10 @@ CHUNKS_MS = (20, 40, 100)
 
 def open_model(path: Path | None) -> tuple[NeuralConvertor, str]:
     path = path or default_model_path()
-    if path.is_file():
-        return NeuralConvertor(path), f"{path} (version {NeuralConvertor(path).version})"
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-    from test_neural_runtime import make_convertor
-
-    fixture = make_convertor(Path(tempfile.mkdtemp(prefix="emosync-bench-")))
-    return NeuralConvertor(
-        fixture
-    ), "RANDOM TEST FIXTURE (no shipped model found): not the real net"
+    if not path.is_file():
+        sys.exit(f"bench_neural: no convertor model at {path}")
+    conv = NeuralConvertor(path)
+    return conv, f"{path} (version {conv.version})"
 
 
 def stream_latency(conv: NeuralConvertor, samples: np.ndarray, chunk_ms: int) -> list[float]:

@@ -16,6 +16,7 @@ Deterministic: fixed samples and seed, the same clip and settings every run.
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import math
 import sys
@@ -34,9 +35,6 @@ from emosync.inference.phones import Alignment, Segment
 from emosync.rigs.channels import ARKIT_NAMES
 from emosync.rigs.mouth import lip_gap
 from emosync.rigs.phonemes import BILABIAL, LABIODENTAL, ROUNDED
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "blender"))
-import addon_loader  # the one source-tree loader, shared with the tests
 
 ROOT = Path(__file__).resolve().parents[1]
 CLIP = ROOT / "examples" / "hello.wav"
@@ -57,8 +55,8 @@ class Moment:
 
 
 def load_addon():
-    """blender_addon/ as the package `emosync_blender`, registered, as Blender loads it."""
-    addon = addon_loader.load_addon()
+    """blender_addon/ as the package `emosync.blender_addon` (the source tree), registered."""
+    addon = importlib.import_module("emosync.blender_addon")
     if not getattr(addon, "_bench_registered", False):
         addon.register()
         addon._bench_registered = True

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from emosync.errors import InputError
-from emosync.inference.onnx_model import load_model
+from emosync.inference.onnx_model import check_emotions, load_model, load_tokenizer
 from emosync.rigs.emotions import clip_state
 
 TEXT_FILE, IMAGE_FILE = "emotion_clip_text.onnx", "emotion_clip_image.onnx"
@@ -57,8 +57,6 @@ class ClipTextEncoder:
     """CLIP's text tower + head; `run` has the same contract as emotion_text.TextEncoder."""
 
     def __init__(self, folder: str | Path) -> None:
-        from emosync.inference.emotion_text import check_emotions, load_tokenizer
-
         self.model = check_emotions(load_model(Path(folder) / TEXT_FILE, TEXT_KIND))
         self.context = int(self.model.metadata.get("context_length", "77"))
         tokenizer_path = self.model.path.parent / self.model.metadata.get(
@@ -81,8 +79,6 @@ class ClipImageEncoder:
     """CLIP's image tower + head, with open_clip's preprocessing (resize, centre crop, norm)."""
 
     def __init__(self, folder: str | Path) -> None:
-        from emosync.inference.emotion_text import check_emotions
-
         self.model = check_emotions(load_model(Path(folder) / IMAGE_FILE, IMAGE_KIND))
         self.size = int(self.model.metadata.get("image_size", "224"))
         self.mean = np.asarray(self.model.meta_json("mean"), dtype=np.float32)

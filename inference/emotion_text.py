@@ -24,10 +24,10 @@ import numpy as np
 from emosync.errors import InputError
 from emosync.inference.onnx_model import (
     Model,
-    ModelFileError,
     asset_path,
+    check_emotions,
     load_model,
-    verify_file,
+    load_tokenizer,
 )
 from emosync.inference.word_vectors import WordVectors
 from emosync.rigs.emotions import EMOTIONS, clip_state, neutral, parse_emotion, parse_intensity
@@ -147,35 +147,6 @@ def _read_term(term: str, encoder: Encoder | None) -> TextReading:
     reading = encode_text(rest, encoder)
     reading.state = reading.state * weight
     return reading
-
-
-def check_emotions(model: Model) -> Model:
-    """The model, if its `emotions` metadata is rigs.emotions.EMOTIONS in that order."""
-    emotions = model.meta_json("emotions")
-    if list(emotions) != list(EMOTIONS):
-        raise ModelFileError(f"{model.path.name} has emotions {emotions}, not {EMOTIONS}")
-    return model
-
-
-def load_tokenizer(path: Path, max_length: int):
-    """open_tokenizer on a file checked against the MANIFEST.json beside it."""
-    verify_file(path)
-    return open_tokenizer(path, max_length)
-
-
-def open_tokenizer(path: Path, max_length: int):
-    """A `tokenizers` tokenizer that truncates at max_length and pads batches, as the model
-    was trained and exported with (training/emotion_text uses it too)."""
-    from tokenizers import Tokenizer
-
-    try:
-        tokenizer = Tokenizer.from_file(str(path))
-    except Exception as exc:  # tokenizers raises a bare Exception for unreadable JSON
-        raise ModelFileError(f"cannot read tokenizer {path.name}: {exc}") from None
-    tokenizer.enable_truncation(max_length=max_length)
-    pad_id = tokenizer.token_to_id("[PAD]")
-    tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
-    return tokenizer
 
 
 def _short(text: str, limit: int = 40) -> str:

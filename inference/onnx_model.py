@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from emosync.errors import InputError
+from emosync.rigs.emotions import EMOTIONS
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 MANIFEST_NAME = "MANIFEST.json"
@@ -124,6 +125,35 @@ def load_model(
             f"{p.name} has format version '{found_version}', this EmoSync reads version {version}"
         )
     return Model(session=session, metadata=metadata, path=p, sha256=digest)
+
+
+def check_emotions(model: Model) -> Model:
+    """The model, if its `emotions` metadata is rigs.emotions.EMOTIONS in that order."""
+    emotions = model.meta_json("emotions")
+    if list(emotions) != list(EMOTIONS):
+        raise ModelFileError(f"{model.path.name} has emotions {emotions}, not {EMOTIONS}")
+    return model
+
+
+def load_tokenizer(path: Path, max_length: int):
+    """open_tokenizer on a file checked against the MANIFEST.json beside it."""
+    verify_file(path)
+    return open_tokenizer(path, max_length)
+
+
+def open_tokenizer(path: Path, max_length: int):
+    """A `tokenizers` tokenizer that truncates at max_length and pads batches, as the text
+    models were trained and exported with (training/emotion_text uses it too)."""
+    from tokenizers import Tokenizer
+
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises a bare Exception for unreadable JSON
+        raise ModelFileError(f"cannot read tokenizer {path.name}: {exc}") from None
+    tokenizer.enable_truncation(max_length=max_length)
+    pad_id = tokenizer.token_to_id("[PAD]")
+    tokenizer.enable_padding(pad_id=0 if pad_id is None else pad_id, pad_token="[PAD]")
+    return tokenizer
 
 
 def _major(version: str) -> str:

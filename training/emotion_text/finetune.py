@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from emosync.inference.emotion_text import open_tokenizer
+from emosync.inference.onnx_model import open_tokenizer
 from emosync.inference.word_vectors import WordVectors
 from emosync.rigs.emotions import MAX_INTENSITY
 
