@@ -42,6 +42,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="with --engines on a corpus: only clips of these languages (comma list, 'en' "
         "takes en-us and en-gb)",
     )
+    p.add_argument(
+        "--per-speaker",
+        type=int,
+        metavar="N",
+        help="with --engines on a corpus: the first N clips of each speaker (by file name)",
+    )
     p.add_argument("--fps", type=float, default=60.0)
     p.add_argument("--json", metavar="OUT", help="also write the report as JSON")
     p.add_argument("--force", action="store_true", help="overwrite the JSON report")
@@ -98,6 +104,7 @@ def _compare(folder: Path, args: argparse.Namespace, emotions) -> dict:
         progress=ProgressBar("comparing"),
         splits=_names(args.split) or CORPUS_SPLITS,
         languages=_names(args.language),
+        per_speaker=args.per_speaker,
     )
     print(format_comparison(report))
     return report

@@ -71,11 +71,15 @@ def transcript_clips(path: str | Path) -> list[Clip]:
 
 
 def corpus_clips(
-    path: str | Path, splits: Sequence[str] = CORPUS_SPLITS, languages: Sequence[str] = ()
+    path: str | Path,
+    splits: Sequence[str] = CORPUS_SPLITS,
+    languages: Sequence[str] = (),
+    per_speaker: int | None = None,
 ) -> list[Clip]:
     """Corpus clips of the given splits (and languages, by prefix: "en" takes "en-us") under
     `path` (searched recursively): `<id>.json` with `<id>.wav` and `<id>.npz` beside it; the
-    reference phones are the npz's frame labels."""
+    reference phones are the npz's frame labels. `per_speaker`: only the first N clips of each
+    speaker (in file-name order)."""
     root = Path(path)
     if not root.is_dir():
         raise InputError(f"{root} is not a folder")
@@ -100,6 +104,14 @@ def corpus_clips(
         source = meta.get("source") or meta.get("engine")
         speaker = meta.get("speaker") or f"{meta.get('engine')}:{meta.get('voice')}"
         clips.append(Clip(meta_path.stem, wav, meta.get("text"), phones, 50.0, source, speaker))
+    if per_speaker is not None:
+        taken: dict[str | None, int] = {}
+        kept = []
+        for clip in clips:
+            taken[clip.speaker] = taken.get(clip.speaker, 0) + 1
+            if taken[clip.speaker] <= per_speaker:
+                kept.append(clip)
+        clips = kept
     return clips
 
 
@@ -365,6 +377,7 @@ def compare_dir(
     progress: Progress | None = None,
     splits: Sequence[str] = CORPUS_SPLITS,
     languages: Sequence[str] = (),
+    per_speaker: int | None = None,
 ) -> dict[str, Any]:
     """`emosync eval DIR --engine ...`: the clips of DIR (`X.wav` + `X.txt`; or, when there are
     none, corpus clips of `splits` and `languages`) scored per engine. `lipreader`: a path, None
@@ -373,7 +386,7 @@ def compare_dir(
     if _has_transcripts(root):
         clips = transcript_clips(root)
     else:
-        clips = corpus_clips(root, splits, languages)
+        clips = corpus_clips(root, splits, languages, per_speaker)
     if not clips:
         raise InputError(f"no X.wav + X.txt pairs and no held-out corpus clips in {root}")
     report = compare_clips(

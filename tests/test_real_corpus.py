@@ -213,7 +213,7 @@ def test_eval_prints_per_speaker_rows(tmp_path: Path, two_prompts: list, capsys)
         build_clip(_allison_clip(prompt, prompt.text, speaker), tmp_path, "test")
     decode_g722(two_prompts[0].audio_path)  # the folder holds corpus clips only
     args = ["eval", str(tmp_path), "--engines", "phonetic,neural,neural-phones", "--split", "test"]
-    assert main([*args, "--language", "en", "--no-transcript"]) == 0
+    assert main([*args, "--language", "en", "--no-transcript", "--per-speaker", "1"]) == 0
     out = capsys.readouterr().out
     assert "per speaker:" in out and "per source:" in out
     rows = [line.split() for line in out.splitlines() if line.startswith(("a:one", "a:two"))]
