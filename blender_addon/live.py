@@ -1,5 +1,5 @@
 """Live Link Face stream into the viewport: a UDP receiver that drives the selected character's
-shape keys as packets arrive (from `emosync live --livelink`, the iPhone app, or any sender of
+shape keys (and jaw bone and head, as the Target panel says) as packets arrive (from `emosync live --livelink`, the iPhone app, or any sender of
 the same packets), polled by a modal timer so the UI never waits on the network, and optionally
 recorded to a new action with the same keyframe writer as Generate.
 
@@ -9,6 +9,7 @@ recording goes through apply.apply_curves, so jaw bone and head settings apply t
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
 
@@ -20,7 +21,7 @@ from emosync.exporters.live_livelink import DEFAULT_PORT, decode_packet
 from emosync.inference.facecurves import FaceCurves
 from emosync.rigs.channels import N_BLENDSHAPES
 
-from .apply import Target, apply_curves, check_target
+from .apply import Target, _rotation_parts, apply_curves, check_target
 from .request import build_target
 
 POLL_SECONDS = 1.0 / 60.0  # the modal timer: a frame at 60 Hz in the viewport
@@ -52,6 +53,9 @@ class LiveReceiver:
         self.rejected = 0
         self.subject = ""
         self.last: np.ndarray | None = None
+        self._rest = [
+            (o, o.rotation_quaternion.copy(), o.rotation_euler.copy()) for o in _owners(target)
+        ]
 
     def poll(self, record: bool = False) -> int:
         """Apply what arrived since the last call; returns the number of packets read."""
@@ -81,7 +85,8 @@ class LiveReceiver:
         return count
 
     def show(self, values: np.ndarray) -> None:
-        """Set the mesh's shape keys to one frame (61 values in CHANNELS order)."""
+        """Pose the character in one frame (61 values in CHANNELS order): shape keys, and the
+        jaw bone and head as the panel's Target settings say, on top of their rest rotation."""
         self.last = values
         weights = self.mapping.weights(values[None, :N_BLENDSHAPES])[0]
         blocks = self.target.mesh.data.shape_keys.key_blocks
@@ -89,6 +94,16 @@ class LiveReceiver:
             block = blocks.get(key_target.key)
             if block is not None:
                 block.value = float(value)
+        if self._rest:
+            self._restore()
+            frame = FaceCurves(50.0, np.asarray(values, np.float32)[None])
+            for owner_id, prefix, prop, rows in _rotation_parts(frame, self.target):
+                owner = owner_id.path_resolve(prefix[:-1]) if prefix else owner_id
+                setattr(owner, prop, rows[0])
+
+    def _restore(self) -> None:
+        for owner, quaternion, euler in self._rest:
+            owner.rotation_quaternion, owner.rotation_euler = quaternion, euler
 
     def recording(self) -> FaceCurves | None:
         """The recorded frames in frame-number order; a lost packet's frame is interpolated."""
@@ -105,7 +120,22 @@ class LiveReceiver:
         return FaceCurves(fps, filled.astype(np.float32), metadata=meta)
 
     def close(self) -> None:
+        """Stop listening; the jaw and head go back to their rest rotation."""
         self.sock.close()
+        with contextlib.suppress(ReferenceError):  # deleted while receiving
+            self._restore()
+
+
+def _owners(target: Target) -> list:
+    """The pose bones or object that the jaw and head settings rotate."""
+    owners = []
+    if target.armature is not None and target.jaw_bone:
+        owners.append(target.armature.pose.bones[target.jaw_bone])
+    if target.head == "BONE":
+        owners.append(target.armature.pose.bones[target.head_bone])
+    elif target.head == "OBJECT":
+        owners.append(target.mesh or target.armature)
+    return owners
 
 
 def finish(context, receiver: LiveReceiver, record: bool) -> str:

@@ -11,7 +11,7 @@ import time
 import bpy
 import numpy as np
 import pytest
-from blender_scene import curve_values, make_face
+from blender_scene import curve_values, make_face, make_rig
 
 from emosync.exporters.live_livelink import LiveLinkSender
 from emosync.rigs.channels import ARKIT_NAMES, N_CHANNELS
@@ -87,3 +87,26 @@ def test_receiver_refuses_a_mesh_without_keys(scene, addon):
 
     with pytest.raises(InputError, match="shape keys"):
         live.LiveReceiver(apply.Target(make_face(keys=[])), port=0)
+
+
+def test_receiver_poses_jaw_and_head_bones_and_restores_them(scene, addon):
+    live = importlib.import_module(addon.__name__ + ".live")
+    apply = importlib.import_module(addon.__name__ + ".apply")
+    face, rig = make_face(), make_rig()
+    jaw, head = rig.pose.bones["jaw"], rig.pose.bones["head"]
+    jaw.rotation_mode = "XYZ"
+    target = apply.Target(face, armature=rig, jaw_bone="jaw", head="BONE", head_bone="head")
+    receiver = live.LiveReceiver(target, port=0, host="127.0.0.1")
+    values = np.zeros((1, N_CHANNELS), np.float32)
+    values[0, ARKIT_NAMES.index("jawOpen")] = 0.5
+    values[0, 52] = 0.1  # head yaw
+    send(receiver.port, values)
+    deadline = time.monotonic() + 10.0
+    while not receiver.received and time.monotonic() < deadline:
+        receiver.poll()
+    assert jaw.rotation_euler.x == pytest.approx(0.5 * target.jaw_max_angle, abs=1e-5)
+    assert head.rotation_quaternion.angle == pytest.approx(0.1, abs=1e-5)
+    receiver.show(values[0])  # shown twice: still the same pose, not twice the rotation
+    assert jaw.rotation_euler.x == pytest.approx(0.5 * target.jaw_max_angle, abs=1e-5)
+    receiver.close()
+    assert jaw.rotation_euler.x == 0.0 and head.rotation_quaternion.angle == pytest.approx(0.0)
