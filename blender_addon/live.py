@@ -1,7 +1,8 @@
 """Live Link Face stream into the viewport: a UDP receiver that drives the selected character's
-shape keys (and jaw bone and head, as the Target panel says) as packets arrive (from `emosync live --livelink`, the iPhone app, or any sender of
-the same packets), polled by a modal timer so the UI never waits on the network, and optionally
-recorded to a new action with the same keyframe writer as Generate.
+shape keys (and jaw bone and head, as the Target panel says) as packets arrive (from
+`emosync live --livelink`, the iPhone app, or any sender of the same packets), polled by a
+modal timer so the UI never waits on the network, and optionally recorded to a new action with
+the same keyframe writer as Generate.
 
 Shape keys are matched with mapping.py (ARKit, VRM or viseme names, the object's custom map);
 recording goes through apply.apply_curves, so jaw bone and head settings apply there too.
