@@ -97,6 +97,7 @@ class EmotionTimeline:
         if isinstance(data, dict):
             if "segments" not in data:
                 raise InputError('expected an object with a "segments" list')
+            _known_keys(data, FILE_KEYS, "the timeline")
             items = data["segments"]
             if base is None and data.get("base") is not None:
                 base = _emotion_value(data["base"], "base")
@@ -104,6 +105,8 @@ class EmotionTimeline:
             items = data
         if not isinstance(items, list):
             raise InputError('"segments" must be a list of {"start", "end", "emotion"} objects')
+        if not items and base is None:
+            raise InputError('has no segments; give at least one, or a "base" emotion')
         gain = parse_intensity(intensity)
         segments = [_segment(item, i + 1, gain, root) for i, item in enumerate(items)]
         return cls(segments, base=np.zeros(N_EMOTIONS) if base is None else base)
@@ -138,6 +141,16 @@ class EmotionTimeline:
             if seg.start <= time < seg.end:
                 return seg.emotion.copy()
         return self.base.copy()
+
+    def past_end_warning(self, duration: float) -> str | None:
+        """One warning when segments reach past the clip's end (that part never shows)."""
+        late = [s for s in self.segments if s.end > duration + 1e-6]
+        if not late:
+            return None
+        unused = sum(s.start >= duration for s in late)
+        what = f"{len(late)} timeline segment{'s' if len(late) > 1 else ''}"
+        tail = f" ({unused} entirely)" if unused else ""
+        return f"{what} reach past the clip's end ({duration:.2f} s){tail}; that part is not used"
 
     def change_times(self) -> list[float]:
         """Times where the emotion changes (segment borders whose two sides differ)."""
@@ -186,12 +199,25 @@ def _ramp(x: np.ndarray, half: float) -> np.ndarray:
 
 
 SOURCES = ("emotion", "image", "audio")
+SEGMENT_KEYS = ("start", "end", *SOURCES, "intensity", "label", "copy_expression")
+FILE_KEYS = ("segments", "base")
+
+
+def _known_keys(item: dict, allowed: tuple[str, ...], where: str) -> None:
+    """Refuse a misspelt key ("emotoin", "stat") instead of silently ignoring it."""
+    unknown = [str(k) for k in item if k not in allowed]
+    if unknown:
+        raise InputError(
+            f"{where} has unknown key{'s' if len(unknown) > 1 else ''} "
+            f"{', '.join(repr(k) for k in unknown)}; known: {', '.join(allowed)}"
+        )
 
 
 def _segment(item: Any, index: int, gain: float, root: Path | None = None) -> Segment:
     where = f"segment {index}"
     if not isinstance(item, dict):
         raise InputError(f"{where} must be an object with start, end and emotion")
+    _known_keys(item, SEGMENT_KEYS, where)
     for key in ("start", "end"):
         if key not in item:
             raise InputError(f'{where} has no "{key}"')
