@@ -14,7 +14,7 @@ from emosync.exporters.preview import render_strip, write_png
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("preview", help="render frames of a curves file on the demo face (PNG)")
-    p.add_argument("curves", help="a .json, .npz or Live Link .csv written by emosync")
+    p.add_argument("curves", help="a .json, .npz, Live Link .csv or .glb/.gltf written by emosync")
     p.add_argument("-o", "--output", required=True, metavar="PNG")
     p.add_argument("--frames", type=int, default=8, help="evenly spaced frames (default 8)")
     p.add_argument("--times", help="comma-separated times in seconds instead of --frames")
