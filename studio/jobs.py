@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -55,6 +56,15 @@ def run_line(line: Line, outdir: str, force: bool = False, mesh: str | None = No
         result.reason = f"internal error: {type(exc).__name__}: {exc}"
     result.seconds = round(time.perf_counter() - started, 4)
     return result
+
+
+def run_line_in_worker(
+    line: Line, outdir: str, force: bool = False, mesh: str | None = None
+) -> LineResult:
+    """`run_line` in a pool or Ray worker: the batch already keeps every core busy with lines,
+    so the aligner does not start processes of its own for long clips."""
+    os.environ.setdefault("EMOSYNC_ALIGN_WORKERS", "1")
+    return run_line(line, outdir, force, mesh)
 
 
 def _run(line: Line, outdir: Path, force: bool, mesh: str | None) -> tuple[str, list[str]]:

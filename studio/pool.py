@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
-from emosync.studio.jobs import LineResult, run_line
+from emosync.studio.jobs import LineResult, run_line, run_line_in_worker
 from emosync.studio.manifest import Line
 
 IN_FLIGHT_PER_WORKER = 3  # enough queued work that no worker waits, little memory held
@@ -62,7 +62,7 @@ def _isolated(line: Line, outdir: str, force: bool, mesh: str | None, on_result:
     for _ in range(MAX_ATTEMPTS):
         with ProcessPoolExecutor(max_workers=1, mp_context=_context()) as pool:
             try:
-                on_result(pool.submit(run_line, line, outdir, force, mesh).result())
+                on_result(pool.submit(run_line_in_worker, line, outdir, force, mesh).result())
                 return
             except BrokenProcessPool:
                 continue
@@ -86,7 +86,7 @@ def _drain(
         while todo or running:
             while todo and len(running) < workers * IN_FLIGHT_PER_WORKER:
                 line = todo.pop()
-                running[pool.submit(run_line, line, outdir, force, mesh)] = line
+                running[pool.submit(run_line_in_worker, line, outdir, force, mesh)] = line
             done, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 result = future.result()

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from emosync.errors import InputError
-from emosync.studio.jobs import LineResult, run_line
+from emosync.studio.jobs import LineResult, run_line, run_line_in_worker
 from emosync.studio.manifest import Line
 from emosync.studio.pool import OnResult
 
@@ -44,7 +44,7 @@ def run_ray(
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise InputError(f"cannot reach the Ray cluster at {address or 'auto'}: {exc}") from None
     try:
-        task = ray.remote(run_line).options(max_retries=TASK_RETRIES, num_cpus=1)
+        task = ray.remote(run_line_in_worker).options(max_retries=TASK_RETRIES, num_cpus=1)
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         todo = list(lines)
         todo.reverse()  # popped from the end: manifest order
