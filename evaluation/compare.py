@@ -35,7 +35,7 @@ from emosync.evaluation.metrics import aggregate, score
 from emosync.evaluation.run import NEUTRAL, emotion_list, find_clips, seal_drops
 from emosync.inference.phones import Alignment, Segment
 from emosync.rigs.channels import N_BLENDSHAPES
-from emosync.rigs.emotions import EMOTIONS, N_EMOTIONS
+from emosync.rigs.emotions import N_EMOTIONS, emotion_state
 from emosync.rigs.phonemes import PHONES, SILENCE, normalise_phone
 
 # "phonetic+transcript": the phonetic engine given the text; "neural-phones": a candidate, not an
@@ -138,37 +138,20 @@ def reference_labels(reference: Alignment, n_frames: int, fps: float) -> np.ndar
 # --- engines --------------------------------------------------------------------------------
 
 
-def emotion_state(name: str, intensity: float) -> np.ndarray:
-    state = np.zeros(N_EMOTIONS, np.float32)
-    if name != NEUTRAL:
-        state[EMOTIONS.index(name)] = intensity
-    return state
-
-
 def teacher_weights(reference: Alignment, state: np.ndarray, n: int, fps: float) -> np.ndarray:
-    """The training label: articulation + emotion pose (no breathing), no life."""
-    from emosync.inference.articulation import articulate
-    from emosync.inference.compose import compose
-    from emosync.inference.emotion_layer import emotion_pose_frames
+    """The training label: inference.phonetic.teacher_face on the reference phones."""
+    from emosync.inference.phonetic import held, teacher_face
 
-    track = np.tile(state, (n, 1))
-    art = articulate(reference, n, fps, track)
-    pose = emotion_pose_frames(track, fps, breathe=0.0)
-    return compose(art, pose, np.zeros((n, N_BLENDSHAPES), np.float32))
+    return teacher_face(reference, held(state, n), fps)[0]
 
 
 def phonetic_weights(
     alignment: Alignment, state: np.ndarray, n: int, fps: float, seed: int = 0
 ) -> np.ndarray:
     """inference.pipeline.animate's face with life off, for an alignment made once."""
-    from emosync.inference.articulation import articulate
-    from emosync.inference.compose import compose
-    from emosync.inference.emotion_layer import emotion_pose_frames
+    from emosync.inference.phonetic import held, phonetic_face
 
-    track = np.tile(state, (n, 1))
-    art = articulate(alignment, n, fps, track)
-    pose = emotion_pose_frames(track, fps, seed=seed)
-    return compose(art, pose, np.zeros((n, N_BLENDSHAPES), np.float32))
+    return phonetic_face(alignment, held(state, n), fps, seed)[0]
 
 
 class LipReader:

@@ -11,17 +11,16 @@ import numpy as np
 from emosync import __version__
 from emosync.errors import InputError
 from emosync.inference.alignment import align, align_stream
-from emosync.inference.articulation import articulate
 from emosync.inference.audio import SAMPLE_RATE, Audio, load_audio, probe_audio, stream_audio
 from emosync.inference.compose import compose
 from emosync.inference.emotion_condition import read_emotion
-from emosync.inference.emotion_layer import emotion_pose_frames
 from emosync.inference.emotion_text import check_feeling
 from emosync.inference.facecurves import FaceCurves
 from emosync.inference.features import frame_energy
 from emosync.inference.life import LifeSettings, life_frames
 from emosync.inference.neural import MODEL_FPS, auto_engine, model_available, neural_face
 from emosync.inference.phones import Alignment
+from emosync.inference.phonetic import phonetic_layers
 from emosync.inference.timeline import EmotionTimeline
 from emosync.rigs.channels import ARKIT_NAMES, N_BLENDSHAPES
 from emosync.rigs.emotion_poses import GAP_CHANNELS
@@ -65,8 +64,7 @@ def animate(
 
     n_frames = max(1, round(duration * options.fps))
     emotion = emotion_track(timeline, options.intensity, n_frames, options.fps)
-    art = articulate(alignment, n_frames, options.fps, emotion)
-    pose = emotion_pose_frames(emotion, options.fps, seed=options.seed)
+    art, pose = phonetic_layers(alignment, emotion, options.fps, seed=options.seed)
     pose = _blend_expressions(pose, expression, timeline, options.fps)
     energy_frames = _resample_track(energy, ENERGY_RATE, n_frames, options.fps)
     life = life_frames(

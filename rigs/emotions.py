@@ -126,6 +126,14 @@ def neutral() -> np.ndarray:
     return np.zeros(N_EMOTIONS, dtype=np.float64)
 
 
+def emotion_state(name: str, intensity: float = 1.0) -> np.ndarray:
+    """float32 [7]: the emotion `name` (one of EMOTIONS) at `intensity`; "neutral" is zeros."""
+    state = np.zeros(N_EMOTIONS, dtype=np.float32)
+    if name != "neutral":
+        state[EMOTIONS.index(name)] = intensity
+    return state
+
+
 def clip_state(state: np.ndarray) -> np.ndarray:
     """Clip every entry into [0, MAX_INTENSITY] (the last axis is the emotion axis)."""
     return np.clip(np.asarray(state, dtype=np.float64), 0.0, MAX_INTENSITY)

@@ -70,6 +70,19 @@ def curves_lines() -> list[str]:
     return lines
 
 
+def label_lines() -> list[str]:
+    """training/corpus/labels.py's teacher curves (the neural engine's training target)."""
+    from emosync.training.corpus.labels import make_labels
+
+    samples = load_audio(CLIP).samples
+    lines = []
+    for emotion, intensity in (("neutral", 1.0), ("happy", 0.7), ("fear", 1.3)):
+        labels = make_labels(samples, TRANSCRIPT, emotion, intensity, seed=3)
+        lines.append(f"labels {emotion} {intensity}: {labels.curves.shape} "
+                     f"{digest(labels.curves, labels.phones, labels.emotion)}")  # fmt: skip
+    return lines
+
+
 def emotion_lines() -> list[str]:
     from emosync.inference.emotion_condition import read_emotion
 
@@ -97,7 +110,7 @@ def eval_lines() -> list[str]:
 
 def main() -> int:
     print(f"tree {ROOT}")
-    for line in (*curves_lines(), *emotion_lines(), *eval_lines()):
+    for line in (*curves_lines(), *label_lines(), *emotion_lines(), *eval_lines()):
         print(line, flush=True)
     return 0
 

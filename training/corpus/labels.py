@@ -12,14 +12,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from emosync.inference.alignment import align
-from emosync.inference.articulation import articulate
-from emosync.inference.compose import compose
-from emosync.inference.emotion_layer import emotion_pose_frames
 from emosync.inference.features import frame_energy
 from emosync.inference.life import LifeSettings, life_frames
 from emosync.inference.phones import Alignment
-from emosync.rigs.channels import ARKIT_NAMES, N_BLENDSHAPES
-from emosync.rigs.emotions import EMOTIONS, N_EMOTIONS
+from emosync.inference.phonetic import held, teacher_face
+from emosync.rigs.channels import ARKIT_NAMES
+from emosync.rigs.emotions import emotion_state
 from emosync.rigs.phonemes import PHONE_LABELS, normalise_phone
 
 FPS = 50
@@ -40,14 +38,6 @@ class Labels:
 def n_label_frames(n_samples: int) -> int:
     """Label frames (50 fps) for a clip of `n_samples` at 16 kHz."""
     return (1 + int(n_samples) // HOP) // 2
-
-
-def emotion_state(emotion: str, intensity: float) -> np.ndarray:
-    """The 7-vector of one named emotion ("neutral" = zeros) at an intensity."""
-    state = np.zeros(N_EMOTIONS, dtype=np.float32)
-    if emotion != "neutral":
-        state[EMOTIONS.index(emotion)] = intensity
-    return state
 
 
 def phone_frames(alignment: Alignment, n_frames: int, fps: float = FPS) -> np.ndarray:
@@ -72,10 +62,8 @@ def teacher_curves(
     """[N × 55] float32: articulation + emotion pose (no breathing) composed with no blinks or
     gaze, then head yaw/pitch/roll from life with only the head part on."""
     n = n_label_frames(len(samples))
-    emo = np.tile(np.asarray(state, dtype=np.float32), (n, 1))
-    art = articulate(alignment, n, FPS, emo)
-    pose = emotion_pose_frames(emo, FPS, seed=seed, breathe=0.0)
-    weights = compose(art, pose, np.zeros((n, N_BLENDSHAPES), dtype=np.float32))
+    emo = held(state, n)
+    weights, art = teacher_face(alignment, emo, FPS, seed)
     life = life_frames(
         n,
         FPS,
