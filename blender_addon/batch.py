@@ -15,6 +15,8 @@ is 1 if any clip failed, 2 for bad arguments.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import math
 import sys
 import tempfile
@@ -92,7 +94,7 @@ def export_glb(out: Path, objects: list, force: bool) -> Path:
     bpy.context.view_layer.objects.active = objects[0]
     with tempfile.TemporaryDirectory() as tmp:
         tmp_glb = Path(tmp) / out.name
-        bpy.ops.export_scene.gltf(
+        quiet_gltf_export(
             filepath=str(tmp_glb),
             export_format="GLB",
             use_selection=True,
@@ -103,6 +105,26 @@ def export_glb(out: Path, objects: list, force: bool) -> Path:
         )
         atomic_write_bytes(out, tmp_glb.read_bytes(), force=force)
     return out
+
+
+def quiet_gltf_export(**options) -> None:
+    """Blender's glTF exporter without its INFO lines (a dozen per file, which buried the
+    batch's own summary); its warnings and errors come through once each as emosync lines.
+    The exporter's log level follows bpy.app.debug_value (1: warnings and up) and it logs to
+    stdout; `export_loglevel` cannot be used (Blender 4.5 then fails with KeyError 'loglevel')."""
+    import bpy
+
+    captured = io.StringIO()
+    debug = bpy.app.debug_value
+    try:
+        bpy.app.debug_value = 1
+        with contextlib.redirect_stdout(captured):
+            bpy.ops.export_scene.gltf(**options)
+    finally:
+        bpy.app.debug_value = debug
+    lines = (line.strip() for line in captured.getvalue().splitlines())
+    for line in dict.fromkeys(x for x in lines if "WARNING" in x or "ERROR" in x):
+        print(f"emosync: warning: Blender's glTF exporter: {line.split(': ', 1)[-1]}")
 
 
 def keep_as_strips(action_names: list[str], owners: list) -> None:
