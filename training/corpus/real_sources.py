@@ -40,6 +40,9 @@ DOC_DIR = Path("/usr/share/doc")
 GAMES_DIR = Path(os.environ.get("EMOSYNC_GAMES_DIR", "data/games"))  # fetch_games unpacks here
 QUEEN_FILE = "usr/share/scummvm/flight-of-the-amazon-queen/queen.1c"
 QUEEN_PACKAGE = "flight-of-the-amazon-queen"
+# the sex of a Queen character where its name says it (the hero Joe King, Faye Russell, ...)
+QUEEN_SEX = {"JOE": "m", "FAYE": "f", "BUD": "m", "NAOMI": "f", "HENRY": "m", "FRANK": "m",
+             "LOLA": "f", "PRIN": "f", "IAN": "m", "JOHN": "m"}  # fmt: skip
 
 # Asterisk voices (the folder names carry the speaker's sex)
 ASTERISK_VOICES = {
@@ -277,11 +280,11 @@ def queen_clips(games: Path = GAMES_DIR) -> Iterator[RealClip]:
     path = queen_path(games)
     if path is None:
         return
-    doc = path.parents[3] / "doc"
+    doc = path.parents[2] / "doc"  # .../usr/share/doc beside .../usr/share/scummvm
     for line in dialogue_lines(path):
         yield RealClip(
             "queen", line.voice_file.removesuffix(".SB"), path, line.text, "en",
-            f"queen:{line.speaker}", "m" if line.speaker == "JOE" else None, QUEEN_PACKAGE,
+            f"queen:{line.speaker}", QUEEN_SEX.get(line.speaker), QUEEN_PACKAGE,
             line.voice_file, {"offset": line.offset, "size": line.size, "dialog": line.dialog,
                               "doc_dir": str(doc)},
         )  # fmt: skip
