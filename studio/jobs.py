@@ -10,6 +10,7 @@ atomically. `run_line` never raises: a failure is a result with its reason.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -86,9 +87,11 @@ def _run(line: Line, outdir: Path, force: bool, mesh: str | None) -> tuple[str, 
                 raise InputError(f"output {p} exists (use --force to overwrite)")
     curves = animate(line.audio or "", animate_options(**line.settings))
     curves = apply_rig(curves, line.rig)
+    _clear_leftovers(stamp)
     _write_stamp(stamp, line, key, complete=False)
     for p in outputs:
         p.parent.mkdir(parents=True, exist_ok=True)
+        _clear_leftovers(p)
         export(curves, p, force=True, mesh=mesh if p.suffix.lower() in GLTF_SUFFIXES else None)
     _write_stamp(stamp, line, key, complete=True)
     return "done", list(curves.metadata.get("warnings", []))
@@ -131,6 +134,14 @@ def stamp_path(outdir: Path, line: Line) -> Path:
     """One stamp per set of outputs (the same outputs, the same stamp, whatever row they are)."""
     name = hashlib.sha256("\n".join(line.outputs).encode()).hexdigest()[:32]
     return outdir / STATE_DIR / f"{name}.json"
+
+
+def _clear_leftovers(path: Path) -> None:
+    """Remove the temporary files of an atomic write of `path` that a killed worker left (only
+    this line writes `path`, and the worker that left them is gone)."""
+    if path.parent.is_dir():
+        for part in path.parent.glob(f".{glob.escape(path.name)}.*.part"):
+            part.unlink(missing_ok=True)
 
 
 def _read_stamp(path: Path) -> dict[str, Any]:
