@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,9 @@ def load_user_gltf(path: str | Path) -> tuple[GLTF2, BufferBuilder]:
     try:
         with path.open("rb") as f:
             binary = f.read(4) == b"glTF"
-        gltf = GLTF2().load_binary(str(path)) if binary else GLTF2().load_json(str(path))
+        with warnings.catch_warnings():  # pygltflib warns on stderr before it fails
+            warnings.simplefilter("ignore")
+            gltf = GLTF2().load_binary(str(path)) if binary else GLTF2().load_json(str(path))
     except Exception as exc:  # pygltflib raises anything from struct to json errors
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"mesh {path.name} is not a readable glTF/GLB file ({reason})") from None
