@@ -122,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
     with atomic_set():  # all outputs or none: a failure or Ctrl-C midway leaves nothing
         for out in outputs:
             mesh = args.mesh if out.suffix.lower() in GLTF_SUFFIXES else None
-            export(curves, out, force=args.force, mesh=mesh)
+            bar = ProgressBar(f"writing {out.name}", unit="frames")
+            export(curves, out, force=args.force, mesh=mesh, progress=bar)
     if not args.quiet:
         for out in outputs:
             print(f"wrote {out} ({curves.n_frames} frames at {curves.fps:g} fps)")

@@ -10,6 +10,7 @@ import traceback
 from collections.abc import Sequence
 
 from emosync import __version__
+from emosync.cli.progress import end_line
 from emosync.errors import InputError
 
 
@@ -56,7 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings_to_stderr()
     try:
         args = build_parser().parse_args(argv)
-        return int(args.run(args) or 0)
+        try:
+            return int(args.run(args) or 0)
+        finally:
+            end_line()  # a half-drawn progress bar: what follows gets its own line
     except InputError as exc:
         print(f"emosync: error: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,9 @@
-"""A progress bar on stderr for long work (only on a terminal, so logs stay clean)."""
+"""A progress bar on stderr for long work (only on a terminal, so logs stay clean).
+
+A bar redraws its line with a carriage return and ends it with a newline when done; when
+something else must be said while a bar is half drawn (an error, Ctrl-C), `end_line` ends the
+bar's line first so the message gets a line of its own.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,35 @@ import sys
 import time
 from typing import TextIO
 
+_open_line: TextIO | None = None  # the stream whose last line is a bar still being drawn
+
+
+def end_line() -> None:
+    """End a half-drawn bar's line (no-op when none is open)."""
+    global _open_line
+    if _open_line is not None:
+        _open_line.write("\n")
+        _open_line.flush()
+        _open_line = None
+
+
+def _draw(stream: TextIO, text: str, finished: bool) -> None:
+    global _open_line
+    stream.write(text)
+    if finished:
+        stream.write("\n")
+    _open_line = None if finished else stream
+    stream.flush()
+
 
 class ProgressBar:
-    def __init__(self, label: str, stream: TextIO | None = None, width: int = 30) -> None:
+    def __init__(
+        self, label: str, stream: TextIO | None = None, width: int = 30, unit: str = "s"
+    ) -> None:
         self.label = label
         self.stream = stream or sys.stderr
         self.width = width
+        self.unit = unit
         self.enabled = self.stream.isatty()
         self._last = 0.0
 
@@ -25,10 +53,12 @@ class ProgressBar:
         frac = min(1.0, done / total)
         filled = int(frac * self.width)
         bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {frac:4.0%} {done:7.1f}/{total:.1f} s")
-        if frac >= 1.0:
-            self.stream.write("\n")
-        self.stream.flush()
+        amount = (
+            f"{done:7.1f}/{total:.1f} s"
+            if self.unit == "s"
+            else f"{done:.0f}/{total:.0f} {self.unit}"
+        )
+        _draw(self.stream, f"\r{self.label} [{bar}] {frac:4.0%} {amount}", frac >= 1.0)
 
 
 class CountBar:
@@ -54,10 +84,8 @@ class CountBar:
         eta = f"{int(left // 60)}m{int(left % 60):02d}s" if left == left else "--"
         filled = int(self.width * done / self.total)
         bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(
+        text = (
             f"\r{self.label} [{bar}] {done}/{self.total} {self.unit} "
             f"{rate:.2f} {self.unit}/s ETA {eta} "
         )
-        if done >= self.total:
-            self.stream.write("\n")
-        self.stream.flush()
+        _draw(self.stream, text, done >= self.total)

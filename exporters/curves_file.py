@@ -7,9 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from emosync.atomic import atomic_open, atomic_write_text, check_writable
+from emosync.atomic import atomic_open, check_writable
 from emosync.errors import InputError
-from emosync.inference.facecurves import FaceCurves
+from emosync.exporters.pieces import Progress, write_pieces
+from emosync.inference.facecurves import JSON_ROWS, FaceCurves
 
 CURVE_SUFFIXES = (".json", ".npz")
 
@@ -21,13 +22,20 @@ def _suffix(path: Path) -> str:
     return suffix
 
 
-def write_curves(curves: FaceCurves, path: str | Path, force: bool = False) -> Path:
-    """Write `curves` to `path` (.json or .npz by suffix), atomically."""
+def write_curves(
+    curves: FaceCurves,
+    path: str | Path,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> Path:
+    """Write `curves` to `path` (.json or .npz by suffix), atomically; JSON piece by piece,
+    with `progress` getting (frames written, frames)."""
     path = Path(path)
     suffix = _suffix(path)
     check_writable(path, force=force)
     if suffix == ".json":
-        return atomic_write_text(path, curves.to_json(), force=force)
+        pieces = curves.json_pieces(JSON_ROWS)
+        return write_pieces(path, pieces, curves.n_frames, JSON_ROWS, force, progress)
     with atomic_open(path, "wb", force=force) as f:
         np.savez_compressed(f, **curves.npz_arrays())
     return path

@@ -8,6 +8,7 @@ from emosync.errors import InputError
 from emosync.exporters.curves_file import read_curves, write_curves
 from emosync.exporters.gltf import export_gltf
 from emosync.exporters.livelink import read_livelink_csv, write_livelink_csv
+from emosync.exporters.pieces import Progress
 from emosync.inference.facecurves import FaceCurves
 
 SUFFIXES = (".glb", ".gltf", ".csv", ".json", ".npz")
@@ -29,18 +30,28 @@ def export(
     force: bool = False,
     mesh: str | Path | None = None,
     max_active_targets: int | None = None,
+    progress: Progress | None = None,
 ) -> Path:
     """Write `curves` to `path` in the format its suffix names; `mesh` and
-    `max_active_targets` only apply to .glb/.gltf."""
+    `max_active_targets` only apply to .glb/.gltf. `progress` gets (frames written, frames):
+    frame by frame for the text formats, at the start and end for the others."""
     path = Path(path)
     suffix = _suffix(path, SUFFIXES, "write")
     if mesh is not None and suffix not in (".glb", ".gltf"):
         raise InputError(f"a mesh can only be animated in .glb or .gltf output, not {suffix}")
-    if suffix in (".glb", ".gltf"):
-        return export_gltf(curves, path, mesh, force, max_active_targets)
     if suffix == ".csv":
-        return write_livelink_csv(curves, path, force=force)
-    return write_curves(curves, path, force=force)
+        return write_livelink_csv(curves, path, force=force, progress=progress)
+    if suffix == ".json":
+        return write_curves(curves, path, force=force, progress=progress)
+    if progress is not None:
+        progress(0.0, float(curves.n_frames))
+    if suffix in (".glb", ".gltf"):
+        out = export_gltf(curves, path, mesh, force, max_active_targets)
+    else:
+        out = write_curves(curves, path, force=force)
+    if progress is not None:
+        progress(float(curves.n_frames), float(curves.n_frames))
+    return out
 
 
 def read(path: str | Path) -> FaceCurves:

@@ -11,12 +11,14 @@ import csv
 import io
 import math
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
-from emosync.atomic import atomic_write_text, check_writable
+from emosync.atomic import check_writable
 from emosync.errors import InputError
+from emosync.exporters.pieces import write_pieces
 from emosync.inference.facecurves import FaceCurves
 from emosync.rigs.channels import ARKIT_NAMES, CHANNELS, ROTATION_NAMES, canonical_name, pascal
 
@@ -30,6 +32,7 @@ COUNT_HEADERS = ("BlendShapeCount", "BlendshapeCount")  # ours, the iPhone app's
 COLUMN_CHANNELS: tuple[str, ...] = tuple(canonical_name(n) or "" for n in LIVELINK_COLUMNS)
 assert COLUMN_CHANNELS == CHANNELS
 
+CSV_ROWS = 4096  # lines per piece written
 _TIMECODE = re.compile(r"^(\d+):(\d\d):(\d\d)[:;.](\d+)(?:\.(\d+))?$")
 _TIMECODE_RATES = (24, 25, 30, 48, 50, 60, 72, 90, 100, 120, 240)
 
@@ -53,26 +56,42 @@ def _number(value: np.float32) -> str:
 
 def livelink_text(curves: FaceCurves) -> str:
     """The CSV text for `curves` (channels missing from the curves are written as 0)."""
+    return "".join(livelink_pieces(curves))
+
+
+def livelink_pieces(curves: FaceCurves, rows: int = CSV_ROWS) -> Iterator[str]:
+    """livelink_text in pieces of `rows` lines, so a long clip is written in bounded memory."""
     where = {name: i for i, name in enumerate(curves.channels)}
     if not any(name in where for name in ARKIT_NAMES):
         raise InputError("Live Link CSV needs ARKit blendshape channels; these curves have none")
-    columns = np.zeros((curves.n_frames, len(COLUMN_CHANNELS)), dtype=np.float32)
-    for j, name in enumerate(COLUMN_CHANNELS):
-        if name in where:
-            columns[:, j] = curves.values[:, where[name]]
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["Timecode", COUNT_HEADERS[0], *LIVELINK_COLUMNS])
+    source = [where.get(name) for name in COLUMN_CHANNELS]
     count = str(len(LIVELINK_COLUMNS))
-    for i, row in enumerate(columns):
-        writer.writerow([timecode(i, curves.fps), count, *map(_number, row)])
-    return out.getvalue()
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(["Timecode", COUNT_HEADERS[0], *LIVELINK_COLUMNS])
+    yield out.getvalue()
+    for a in range(0, curves.n_frames, rows):
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        block = curves.values[a : a + rows]
+        columns = np.zeros((len(block), len(COLUMN_CHANNELS)), dtype=np.float32)
+        for j, i in enumerate(source):
+            if i is not None:
+                columns[:, j] = block[:, i]
+        for k, row in enumerate(columns):
+            writer.writerow([timecode(a + k, curves.fps), count, *map(_number, row)])
+        yield out.getvalue()
 
 
-def write_livelink_csv(curves: FaceCurves, path: str | Path, force: bool = False) -> Path:
-    """Write `curves` as an Unreal Live Link Face CSV at `path` (atomically)."""
+def write_livelink_csv(
+    curves: FaceCurves,
+    path: str | Path,
+    force: bool = False,
+    progress: Callable[[float, float], None] | None = None,
+) -> Path:
+    """Write `curves` as an Unreal Live Link Face CSV at `path` (atomically, piece by piece);
+    `progress` gets (frames written, frames)."""
     check_writable(path, force=force)
-    return atomic_write_text(path, livelink_text(curves), force=force)
+    return write_pieces(path, livelink_pieces(curves), curves.n_frames, CSV_ROWS, force, progress)
 
 
 # --- reading ---------------------------------------------------------------------------------

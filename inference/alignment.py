@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from emosync.errors import InputError
+from emosync.inference.audio import SAMPLE_RATE
 from emosync.inference.lexicon import oov_warning, pronounce, transcript_words
 from emosync.inference.phones import Alignment, Segment
 from emosync.inference.segmenter import Piece, cut_at_pauses, voiced_seconds
 from emosync.rigs.phonemes import SILENCE, normalise_phone
 
-SAMPLE_RATE = 16000
 FRAME_SECONDS = 0.01  # pocketsphinx's frame rate is 100 per second
 # pocketsphinx's feature front end breaks on digital silence (log of zero energy spoils the
 # cepstral mean): synthetic speech and zero padding made forced alignment fail on 12 of 20
@@ -611,6 +612,44 @@ def _with_lookahead(pieces: Iterable[Piece]) -> Iterable[tuple[Piece, bool]]:
         yield previous, True
 
 
+def _stream_passes(
+    engine: _Engine, pieces: Iterable[Piece], state: _StreamState
+) -> Iterator[tuple[Piece, _Pass, bool]]:
+    """(piece, its pass, forced?) in order. With transcript words each piece depends on the
+    last, so they are aligned here one by one; without, pieces are recognised on the worker
+    pool, a few ahead (every core busy, a bounded number of pieces held)."""
+    if state.words:
+        for piece, last in _with_lookahead(pieces):
+            with engine.lock:
+                result, forced = _align_piece(engine, _as_samples(piece.samples), state, last)
+            yield piece, result, forced
+        return
+    ahead = 2 * _workers() if _workers() >= 2 else 0
+    pending: deque[tuple[Piece, Future | None]] = deque()
+    for piece in pieces:
+        job = None
+        if ahead:
+            try:
+                job = _get_pool().submit(_recognise_locked, _as_samples(piece.samples), RECOGNIZER)
+            except (OSError, RuntimeError):  # no processes here: one by one from now on
+                shutdown_workers()
+                ahead = 0
+        pending.append((piece, job))
+        while len(pending) > ahead:
+            yield _recognised(*pending.popleft())
+    while pending:
+        yield _recognised(*pending.popleft())
+
+
+def _recognised(piece: Piece, job: Future | None) -> tuple[Piece, _Pass, bool]:
+    if job is not None:
+        try:
+            return piece, job.result(), False
+        except (OSError, RuntimeError):  # a broken pool: this piece here
+            shutdown_workers()
+    return piece, _recognise_locked(_as_samples(piece.samples), RECOGNIZER), False
+
+
 def align_stream(
     blocks: Iterable[np.ndarray],
     transcript: str | None = None,
@@ -638,13 +677,7 @@ def align_stream(
             oov = _ensure_words(engine, words)
         if oov:
             warnings.append(oov_warning(oov))
-    for piece, last in _with_lookahead(cut_at_pauses(blocks)):
-        x = _as_samples(piece.samples)
-        with engine.lock:
-            if words:
-                result, forced = _align_piece(engine, x, state, last)
-            else:
-                result, forced = _recognise(engine, x, RECOGNIZER), False
+    for piece, result, forced in _stream_passes(engine, cut_at_pauses(blocks), state):
         placed = _in_clip_time(result, piece)
         phones.extend(placed.phones)
         word_segs.extend(placed.words)

@@ -35,6 +35,8 @@ _NUM_ZEROS = 48
 _ROLLOFF = 0.94
 _KAISER_BETA = 10.0
 _READ_FRAMES = 1 << 16  # source frames read per call when decoding
+_SCAN_FRAMES = 1 << 20  # source frames per read of the silence scan (check_audible)
+SILENT_DB = -60.0  # a file with no 10 ms louder than this (dBFS RMS) has nothing to animate
 
 
 @dataclass
@@ -210,6 +212,10 @@ class _SoundfileSource(_Source):
                 return
             yield block
 
+    def read_int16(self, out: np.ndarray) -> int:
+        """Read into `out` [frames × channels] int16; returns the frames read (0 at the end)."""
+        return len(self._f.read(out=out, dtype="int16"))
+
     def close(self) -> None:
         self._f.close()
 
@@ -219,6 +225,7 @@ class _WavError(ValueError):
 
 
 _WAV_PCM, _WAV_FLOAT, _WAV_EXTENSIBLE = 1, 3, 0xFFFE
+_UNSET_DATA_SIZE = 0x7FFFF000  # data sizes from here up are placeholders of streaming writers
 
 
 class _WavSource(_Source):
@@ -272,6 +279,8 @@ class _WavSource(_Source):
         # Writers that stream often leave the data size unset: take what the file holds.
         available = size - self._f.tell()
         self.frames = min(clen, available) // self._align
+        self.header_frames = clen // self._align  # what the header promises
+        self.size_unset = clen == 0 or clen >= _UNSET_DATA_SIZE
         self._left = self.frames
 
     def blocks(self, size: int) -> Iterator[np.ndarray]:
@@ -422,6 +431,82 @@ def load_audio(path: str | os.PathLike) -> Audio:
         detail = f"peak {20.0 * math.log10(peak):.0f} dBFS" if peak > 0 else "all samples zero"
         raise InputError(f"audio file {_name(path)} is silent ({detail})")
     return Audio(samples, rate, channels, str(path))
+
+
+def truncation_warning(path: str | os.PathLike) -> str | None:
+    """A warning when a WAV file holds less audio than its header says (a cut-off copy or
+    download), else None. Decoders play what is there, so EmoSync animates that and says so;
+    a placeholder size left by a streaming writer is not a truncation."""
+    try:
+        src = _WavSource(_check_file(path))
+    except (OSError, ValueError):
+        return None  # not a WAV we parse: libsndfile reports what it can decode
+    try:
+        promised, held = src.header_frames, src.frames
+        if src.size_unset or promised <= held:
+            return None
+        return (
+            f"audio file {_name(path)} is truncated: its header promises "
+            f"{promised / src.rate:.2f} s, the file holds {held / src.rate:.2f} s; "
+            f"animated the {held / src.rate:.2f} s it holds"
+        )
+    finally:
+        src.close()
+
+
+def check_audible(path: str | os.PathLike, threshold_db: float = SILENT_DB) -> None:
+    """Refuse a silent or near-silent file before any work: InputError unless some 10 ms of it
+    is louder than `threshold_db` dBFS RMS.
+
+    A streaming scan at the source rate (no resampling) that stops at the first loud 10 ms, so
+    speech costs milliseconds; a silent file is read once as 16-bit integers (about 1 s per
+    10 hours of 22 kHz mono WAV here). Memory is one block whatever the length.
+    """
+    src = _open_source(path)
+    limit = 32768.0 * 10.0 ** (threshold_db / 20.0)  # in 16-bit steps
+    hop = max(1, src.rate // 100)
+    peak = 0.0
+    try:
+        for block in _int16_blocks(path, src, _SCAN_FRAMES):
+            x = block[:, 0] if block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32)
+            block_peak = max(float(x.max()), -float(x.min()))
+            peak = max(peak, block_peak)
+            if block_peak < limit:  # no 10 ms can be louder than the block's peak
+                continue
+            n = x.size // hop
+            frames = np.asarray(x[: n * hop], np.float32).reshape(n, hop)
+            power = np.einsum("ij,ij->i", frames, frames, dtype=np.float64) / hop
+            if n and float(power.max()) >= limit * limit:
+                return
+    finally:
+        src.close()
+    if peak == 0.0:
+        detail = "all samples zero"
+    else:
+        detail = (
+            f"peak {20.0 * math.log10(peak / 32768.0):.0f} dBFS, no 10 ms louder than "
+            f"{threshold_db:.0f} dBFS; nothing to animate"
+        )
+    raise InputError(f"audio file {_name(path)} is silent ({detail})")
+
+
+def _int16_blocks(path: str | os.PathLike, src: _Source, size: int) -> Iterator[np.ndarray]:
+    """[frames × channels] blocks in 16-bit steps: soundfile reads integers into one reused
+    buffer (fast); our WAV reader's floats are scaled. Decode errors become InputError."""
+    if not isinstance(src, _SoundfileSource):
+        for mono in _mono_blocks(path, src, size):
+            yield (mono * 32768.0)[:, None]
+        return
+    buf = np.empty((size, src.channels), np.int16)
+    while True:
+        try:
+            n = src.read_int16(buf)
+        except (RuntimeError, OSError, ValueError) as e:
+            reason = _one_line(e).removeprefix("Error : ").rstrip(".")
+            raise InputError(f"audio file {_name(path)} is corrupt ({reason})") from None
+        if n == 0:
+            return
+        yield buf[:n]
 
 
 def stream_audio(path: str | os.PathLike, block_seconds: float = 30.0) -> Iterator[np.ndarray]:

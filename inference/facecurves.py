@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,12 @@ from emosync.errors import InputError
 from emosync.rigs.channels import CHANNELS, N_BLENDSHAPES
 
 FORMAT_VERSION = 1
+JSON_ROWS = 4096  # frames per piece of json_pieces
+
+
+def _rounded(values: np.ndarray) -> np.ndarray:
+    """The 6-decimal float64 values the JSON form holds."""
+    return np.round(values.astype(np.float64), 6)
 
 
 @dataclass
@@ -108,14 +115,26 @@ class FaceCurves:
 
     # --- serialisation -----------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
+        return {**self._header(), "frames": _rounded(self.values).tolist()}
+
+    def _header(self) -> dict[str, Any]:
         return {
             "format": "emosync.facecurves",
             "version": FORMAT_VERSION,
             "fps": self.fps,
             "channels": list(self.channels),
             "metadata": self.metadata,
-            "frames": np.round(self.values.astype(np.float64), 6).tolist(),
         }
+
+    def json_pieces(self, rows: int = JSON_ROWS) -> Iterator[str]:
+        """`to_json`'s text in pieces of `rows` frames, so writing a long clip never holds all
+        its frames as Python floats (about 30 bytes each) nor the whole text."""
+        head = json.dumps(self._header(), separators=(",", ":"))
+        yield head[:-1] + ',"frames":['
+        for a in range(0, self.n_frames, rows):
+            text = json.dumps(_rounded(self.values[a : a + rows]).tolist(), separators=(",", ":"))
+            yield ("," if a else "") + text[1:-1]
+        yield "]}"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaceCurves:
@@ -126,7 +145,7 @@ class FaceCurves:
         return cls(float(data["fps"]), values, channels, dict(data.get("metadata", {})))
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), separators=(",", ":"))
+        return "".join(self.json_pieces())
 
     @classmethod
     def from_json(cls, text: str) -> FaceCurves:

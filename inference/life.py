@@ -108,7 +108,7 @@ def life_frames(
         raise ValueError(f"emotion must be [{n} × {N_EMOTIONS}], got {states.shape}")
     speech = analyse_speech(energy, fps)
 
-    blend = np.zeros((n, N_BLENDSHAPES), dtype=np.float64)
+    blend = np.zeros((n, N_BLENDSHAPES), dtype=np.float32)  # 10 of 52 columns used
     rotations = np.zeros((n, len(ROTATION_NAMES)), dtype=np.float64)
     blink = np.zeros(n)
     if settings.blink > 0:
@@ -119,10 +119,11 @@ def life_frames(
         for side in ("left", "right"):
             rotations[:, _R[f"{side}EyeYaw"]] = yaw
             rotations[:, _R[f"{side}EyePitch"]] = pitch
-        blend += look_blendshapes(yaw, pitch)
+        for name, weight in look_weights(yaw, pitch).items():  # no [F × 52] float64 copy
+            blend[:, _B[name]] += weight
     if settings.head > 0:
         rotations[:, :3] = head_track(n, fps, states, speech, settings.head, _rng(seed, 3))
-    return Life(blend.astype(np.float32), rotations.astype(np.float32))
+    return Life(blend, rotations.astype(np.float32))
 
 
 # --- speech -----------------------------------------------------------------------------------
@@ -297,18 +298,27 @@ def _next_fixation(pos: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def look_blendshapes(yaw: np.ndarray, pitch: np.ndarray) -> np.ndarray:
     """eyeLook* weights [F × 52] matching conjugate eye rotations (yaw > 0: toward the
     subject's left, so the left eye looks out and the right eye in; pitch > 0: down)."""
-    yaw = np.asarray(yaw, dtype=np.float64)
-    pitch = np.asarray(pitch, dtype=np.float64)
-    out = np.zeros((yaw.size, N_BLENDSHAPES))
+    weights = look_weights(yaw, pitch)
+    out = np.zeros((next(iter(weights.values())).size, N_BLENDSHAPES))
+    for name, weight in weights.items():
+        out[:, _B[name]] = weight
+    return out
+
+
+def look_weights(yaw: np.ndarray, pitch: np.ndarray) -> dict[str, np.ndarray]:
+    """The eight eyeLook* channels of look_blendshapes by name, each [F] float64."""
+    yaw = np.asarray(yaw, dtype=np.float64).reshape(-1)
+    pitch = np.asarray(pitch, dtype=np.float64).reshape(-1)
     left = np.clip(yaw / LOOK_YAW_RANGE, 0.0, 1.0)
     right = np.clip(-yaw / LOOK_YAW_RANGE, 0.0, 1.0)
     down = np.clip(pitch / LOOK_PITCH_RANGE, 0.0, 1.0)
     up = np.clip(-pitch / LOOK_PITCH_RANGE, 0.0, 1.0)
-    out[:, _B["eyeLookOutLeft"]] = out[:, _B["eyeLookInRight"]] = left
-    out[:, _B["eyeLookInLeft"]] = out[:, _B["eyeLookOutRight"]] = right
-    out[:, _B["eyeLookDownLeft"]] = out[:, _B["eyeLookDownRight"]] = down
-    out[:, _B["eyeLookUpLeft"]] = out[:, _B["eyeLookUpRight"]] = up
-    return out
+    return {
+        "eyeLookOutLeft": left, "eyeLookInRight": left,
+        "eyeLookInLeft": right, "eyeLookOutRight": right,
+        "eyeLookDownLeft": down, "eyeLookDownRight": down,
+        "eyeLookUpLeft": up, "eyeLookUpRight": up,
+    }  # fmt: skip
 
 
 # --- head -------------------------------------------------------------------------------------

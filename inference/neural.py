@@ -16,7 +16,7 @@ Transcripts are not used by this engine.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -56,6 +56,8 @@ STREAM_WINDOW_FRAMES = 100  # the most output frames one streaming call computes
 ENERGY_RATE = 100.0  # frame_energy values per second
 ACTIVE_CLOSURE = 0.05  # mouthClose of a closure against an open jaw (not lips at rest)
 SMOOTH_SIGMA = 1.0  # model frames; offline zero-phase smoothing (docs/training.md, "Smoothing")
+_FACE_ROWS = 16384  # output frames finished per step in _face
+_SMOOTH_ROWS = 8192  # frames smoothed per matrix product (bounds its float64 copy to ~25 MB)
 
 # engine "auto" picks the neural engine on clips without a transcript when this is True. Set from
 # measurement (docs/quality.md, "Neural engine"): on the Asterisk test split it ties the phonetic
@@ -82,6 +84,7 @@ class NeuralFace:
     fps: float
     values: np.ndarray  # [F × 61] float32, rigs.channels.CHANNELS order
     metadata: dict[str, Any] = field(default_factory=dict)
+    n_samples: int = 0  # 16 kHz samples of audio animated
 
 
 # --- the model --------------------------------------------------------------------------------
@@ -165,19 +168,40 @@ class NeuralConvertor:
         """The model's frames for a whole clip (16 kHz mono), computed window by window, so
         memory does not grow with the clip beyond its input and output."""
         x = np.asarray(samples, dtype=np.float32).reshape(-1)
-        n = self.n_frames(x.size)
-        runner = _Runner(self, emotion_reader(emotion), window, overlap)
-        mel_stream = self.mel_stream()
-        curves = np.empty((n, N_OUT), np.float32)
-        phones = np.empty((n, len(self.phones)), np.float32)
-        done = 0
         block = max(self.features["hop_length"], int(block_seconds * SAMPLE_RATE))
-        for a in range(0, x.size, block):
-            runner.add_mel(mel_stream.push(x[a : a + block]))
-            done = _store(runner.run(final=False), curves, phones, done)
-        runner.add_mel(_finish_even(mel_stream, x.size, self.features["hop_length"]))
-        done = _store(runner.run(final=True), curves, phones, done)
-        return NeuralOutput(curves[:done], phones[:done])
+        pieces = (x[a : a + block] for a in range(0, x.size, block))
+        return self.convert_blocks(pieces, [emotion], window, overlap)[0]
+
+    def convert_blocks(
+        self,
+        blocks: Iterable[np.ndarray],
+        emotions: Sequence[EmotionSource],
+        window: int = WINDOW_FRAMES,
+        overlap: int = OVERLAP_FRAMES,
+        on_block: Callable[[np.ndarray], None] | None = None,
+    ) -> list[NeuralOutput]:
+        """The model's frames for a clip that arrives as 16 kHz mono blocks (a file decoded
+        piece by piece): one log-mel stream, one model pass per emotion in `emotions`. Only
+        the mel context of the current window is held; `on_block` sees each block as it
+        passes. Frames equal `convert` on the joined blocks when the blocks are the same."""
+        runners = [_Runner(self, emotion_reader(e), window, overlap) for e in emotions]
+        parts: list[list[NeuralOutput]] = [[] for _ in runners]
+        mel_stream = self.mel_stream()
+        n_samples = 0
+        for x in blocks:
+            x = np.asarray(x, dtype=np.float32).reshape(-1)
+            n_samples += x.size
+            if on_block is not None:
+                on_block(x)
+            mel = mel_stream.push(x)
+            for runner, kept in zip(runners, parts, strict=True):
+                runner.add_mel(mel)
+                kept.append(runner.run(final=False))
+        mel = _finish_even(mel_stream, n_samples, self.features["hop_length"])
+        for runner, kept in zip(runners, parts, strict=True):
+            runner.add_mel(mel)
+            kept.append(runner.run(final=True))
+        return [_joined(kept) for kept in parts]
 
     def mel_stream(self) -> LogMelStream:
         f = self.features
@@ -301,11 +325,10 @@ def _finish_even(stream: LogMelStream, n_samples: int, hop: int) -> np.ndarray:
     return stream.finish()
 
 
-def _store(out: NeuralOutput, curves: np.ndarray, phones: np.ndarray, done: int) -> int:
-    k = len(out.curves)
-    curves[done : done + k] = out.curves
-    phones[done : done + k] = out.phones
-    return done + k
+def _joined(parts: list[NeuralOutput]) -> NeuralOutput:
+    return NeuralOutput(
+        np.concatenate([p.curves for p in parts]), np.concatenate([p.phones for p in parts])
+    )
 
 
 class _Runner:
@@ -462,17 +485,24 @@ def smooth_frames(values: np.ndarray, sigma: float) -> np.ndarray:
     taps /= taps.sum()
     padded = np.pad(values, ((radius, radius), (0, 0)), mode="edge")
     windows = np.lib.stride_tricks.sliding_window_view(padded, len(taps), axis=0)
-    return (windows @ taps).astype(values.dtype)
+    out = np.empty(values.shape, values.dtype)
+    for a in range(0, len(values), _SMOOTH_ROWS):  # the product is float64 [rows × C × taps]
+        out[a : a + _SMOOTH_ROWS] = windows[a : a + _SMOOTH_ROWS] @ taps
+    return out
 
 
-def resample_frames(values: np.ndarray, n_out: int, fps: float) -> np.ndarray:
-    """Linear resampling of MODEL_FPS rows to n_out rows at `fps` (times i / fps)."""
+def resample_frames(
+    values: np.ndarray, n_out: int, fps: float, rows: tuple[int, int] | None = None
+) -> np.ndarray:
+    """Linear resampling of MODEL_FPS rows to n_out rows at `fps` (times i / fps); `rows`
+    (a, b) gives only output rows a..b-1 of that result."""
     v = np.asarray(values, dtype=np.float32)
+    a, b = rows if rows is not None else (0, n_out)
     if fps == MODEL_FPS and len(v) == n_out:
-        return v.copy()
+        return v[a:b].copy()
     src = np.arange(len(v)) / MODEL_FPS
-    dst = np.arange(n_out) / float(fps)
-    out = np.empty((n_out, v.shape[1]), np.float32)
+    dst = np.arange(a, b) / float(fps)
+    out = np.empty((b - a, v.shape[1]), np.float32)
     for c in range(v.shape[1]):
         out[:, c] = np.interp(dst, src, v[:, c])
     return out
@@ -484,6 +514,10 @@ def neutral_closures(conv: NeuralConvertor, samples: np.ndarray, seal: np.ndarra
     closures: lips follow the content, the emotion shows everywhere else. It costs a second
     model pass, and only emotional clips pay it."""
     neutral = conv.convert(samples, np.zeros(N_EMOTIONS, np.float32)).curves
+    return _closures(conv, neutral, seal)
+
+
+def _closures(conv: NeuralConvertor, neutral: np.ndarray, seal: np.ndarray) -> np.ndarray:
     weights = conv.calibrate(smooth_frames(neutral, SMOOTH_SIGMA))[:, :N_BLENDSHAPES]
     weights = enforce_seal(weights, seal)
     active = weights[:, ARKIT_NAMES.index("mouthClose")] >= ACTIVE_CLOSURE
@@ -504,29 +538,93 @@ def neural_face(
     `emotion`: [F × 7] at 50 fps (F = model frames; shorter tracks hold their last row), one
     state [7], or a callable of times in seconds. The life gains: blink and gaze scale
     life's parts, head scales the model's head rotation."""
-    settings = life or LifeSettings()
     conv = convertor or shipped_convertor()
     out = conv.convert(audio.samples, emotion)
+    neutral = None
+    if np.any(emotion_reader(emotion)(0, len(out.curves)) > 0):
+        neutral = conv.convert(audio.samples, np.zeros(N_EMOTIONS, np.float32)).curves
+    energy = frame_energy(audio.samples)
+    return _face(conv, out, neutral, energy, len(audio.samples), emotion, life, seed, fps)
+
+
+def neural_face_blocks(
+    blocks: Iterable[np.ndarray],
+    emotion: EmotionSource,
+    life: LifeSettings | None = None,
+    seed: int = 0,
+    fps: float = MODEL_FPS,
+    convertor: NeuralConvertor | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> NeuralFace:
+    """`neural_face` on a clip that arrives as 16 kHz mono blocks (inference.audio.stream_audio),
+    so the waveform is never held whole: memory grows only with the curves (a few hundred
+    bytes per frame). Blocks whose lengths are multiples of 160 samples (the 30 s blocks of
+    stream_audio) give exactly `neural_face`'s result on the joined audio; `progress` gets the
+    seconds read so far."""
+    conv = convertor or shipped_convertor()
+    energies: list[np.ndarray] = []
+    n_samples = 0
+
+    def seen(x: np.ndarray) -> None:
+        nonlocal n_samples
+        energies.append(frame_energy(x))
+        n_samples += x.size
+        if progress is not None:
+            progress(n_samples / SAMPLE_RATE)
+
+    zeros = np.zeros(N_EMOTIONS, np.float32)
+    maybe_emotional = callable(emotion) or bool(
+        np.any(np.nan_to_num(np.asarray(emotion, np.float32)) > 0)
+    )
+    emotions = [emotion, zeros] if maybe_emotional else [emotion]
+    outs = conv.convert_blocks(blocks, emotions, on_block=seen)
+    out = outs[0]
+    neutral = None
+    if maybe_emotional and np.any(emotion_reader(emotion)(0, len(out.curves)) > 0):
+        neutral = outs[1].curves
+    del outs
+    energy = np.concatenate(energies) if energies else np.zeros(0, np.float32)
+    return _face(conv, out, neutral, energy, n_samples, emotion, life, seed, fps)
+
+
+def _face(
+    conv: NeuralConvertor,
+    out: NeuralOutput,
+    neutral: np.ndarray | None,
+    energy: np.ndarray,
+    n_samples: int,
+    emotion: EmotionSource,
+    life: LifeSettings | None,
+    seed: int,
+    fps: float,
+) -> NeuralFace:
+    """The face at `fps` from the model's frames (and the neutral rendition's, for emotional
+    clips) and the clip's energy track: smoothing, calibration, seals, life."""
+    settings = life or LifeSettings()
     n_model = len(out.curves)
-    n = max(1, round(audio.duration * fps))
-    curves = resample_frames(conv.calibrate(smooth_frames(out.curves, SMOOTH_SIGMA)), n, fps)
+    n = max(1, round(n_samples / SAMPLE_RATE * fps))
+    model_curves = conv.calibrate(smooth_frames(out.curves, SMOOTH_SIGMA))
     states = emotion_reader(emotion)(0, n_model)
     seal = conv.seal_track(out.phones)
-    if np.any(states > 0):
-        seal = np.maximum(seal, neutral_closures(conv, audio.samples, seal))
+    if neutral is not None:
+        seal = np.maximum(seal, _closures(conv, neutral, seal))
     seal = resample_frames(seal[:, None], n, fps)[:, 0]
     times = np.arange(n) / float(fps)
     states_at_fps = resample_frames(states, n, fps)
-    energy = frame_energy(audio.samples)
     energy_at_fps = np.interp(times, np.arange(energy.size) / ENERGY_RATE, energy)
     own_life = LifeSettings(blink=settings.blink, gaze=settings.gaze, head=0.0)
     extra = life_frames(n, fps, energy_at_fps, seal, states_at_fps, own_life, seed=seed)
 
-    weights = add_life(curves[:, :N_BLENDSHAPES], extra.blend)
-    weights = enforce_seal(weights, seal)
-    rotations = extra.rotations.copy()
-    rotations[:, :3] = curves[:, N_BLENDSHAPES:] * settings.head
-    values = np.concatenate([np.clip(weights, 0.0, 1.0), rotations], axis=1).astype(np.float32)
+    # frame by frame from here: a block of rows at a time keeps the float64 work small
+    values = np.empty((n, N_BLENDSHAPES + extra.rotations.shape[1]), np.float32)
+    for a in range(0, n, _FACE_ROWS):
+        b = min(n, a + _FACE_ROWS)
+        curves = resample_frames(model_curves, n, fps, rows=(a, b))
+        weights = add_life(curves[:, :N_BLENDSHAPES], extra.blend[a:b])
+        weights = enforce_seal(weights, seal[a:b])
+        values[a:b, :N_BLENDSHAPES] = np.clip(weights, 0.0, 1.0)
+        values[a:b, N_BLENDSHAPES:] = extra.rotations[a:b]
+        values[a:b, N_BLENDSHAPES : N_BLENDSHAPES + 3] = curves[:, N_BLENDSHAPES:] * settings.head
     metadata = {
         "engine": "neural",
         "model_version": f"neural-{conv.version}",
@@ -537,7 +635,7 @@ def neural_face(
         "lookahead_ms": 10.0 * conv.lookahead,
         "seed": seed,
     }
-    return NeuralFace(float(fps), values, metadata)
+    return NeuralFace(float(fps), values, metadata, n_samples)
 
 
 def add_life(weights: np.ndarray, blend: np.ndarray) -> np.ndarray:

@@ -11,14 +11,30 @@ import numpy as np
 from emosync import __version__
 from emosync.errors import InputError
 from emosync.inference.alignment import align, align_stream
-from emosync.inference.audio import SAMPLE_RATE, Audio, load_audio, probe_audio, stream_audio
+from emosync.inference.articulation import Articulation
+from emosync.inference.audio import (
+    SAMPLE_RATE,
+    Audio,
+    AudioInfo,
+    check_audible,
+    load_audio,
+    probe_audio,
+    stream_audio,
+    truncation_warning,
+)
 from emosync.inference.compose import compose
 from emosync.inference.emotion_condition import read_emotion
 from emosync.inference.emotion_text import check_feeling
 from emosync.inference.facecurves import FaceCurves
 from emosync.inference.features import frame_energy
 from emosync.inference.life import LifeSettings, life_frames
-from emosync.inference.neural import MODEL_FPS, auto_engine, model_available, neural_face
+from emosync.inference.neural import (
+    MODEL_FPS,
+    auto_engine,
+    model_available,
+    neural_face,
+    neural_face_blocks,
+)
 from emosync.inference.phones import Alignment
 from emosync.inference.phonetic import phonetic_layers
 from emosync.inference.timeline import EmotionTimeline
@@ -28,6 +44,7 @@ from emosync.rigs.emotions import MAX_INTENSITY, N_EMOTIONS
 
 ENGINES = ("auto", "phonetic", "neural")
 ENERGY_RATE = 100.0  # frame_energy gives one value per 10 ms hop
+COMPOSE_ROWS = 16384  # frames composed per step
 STREAM_ABOVE_SECONDS = 120.0  # longer files are decoded and aligned piece by piece
 SILENT_DB = -60.0
 _GAP = [ARKIT_NAMES.index(n) for n in GAP_CHANNELS]
@@ -56,9 +73,13 @@ def animate(
     engine = resolve_engine(options.engine, options.transcript)
     if not 1.0 <= options.fps <= 240.0:
         raise InputError(f"fps must be between 1 and 240, got {options.fps:g}")
+    info, audio_warnings = _check_source(source)
     timeline, expression, emotion_warnings = emotion_condition(options)
+    emotion_warnings = [*audio_warnings, *emotion_warnings]
     if engine == "neural":
-        return _animate_neural(source, options, timeline, expression, emotion_warnings)
+        return _animate_neural(
+            source, info, options, timeline, expression, emotion_warnings, progress
+        )
     transcript = (options.transcript or "").strip() or None
     alignment, energy, duration, name = _align_source(source, transcript, progress)
 
@@ -70,7 +91,7 @@ def animate(
     life = life_frames(
         n_frames, options.fps, energy_frames, art.seal, emotion, options.life, seed=options.seed
     )
-    weights = compose(art, pose, life.blend)
+    weights = _compose_rows(art, pose, life.blend)
     values = np.concatenate([weights, life.rotations], axis=1)
     metadata = {
         "name": name,
@@ -101,19 +122,51 @@ def resolve_engine(engine: str, transcript: str | None = None) -> str:
     return engine
 
 
+def _check_source(source: str | Path | Audio) -> tuple[AudioInfo | None, list[str]]:
+    """A file's header, checked, and what to warn about it; silent files are refused here, by
+    a scan that stops at the first sound, before any slow work (seconds for 10 hours)."""
+    if isinstance(source, Audio):
+        return None, []
+    info = probe_audio(source)
+    check_audible(source)
+    truncated = truncation_warning(source)
+    return info, [truncated] if truncated else []
+
+
 def _animate_neural(
     source: str | Path | Audio,
+    info: AudioInfo | None,
     options: AnimateOptions,
     timeline: EmotionTimeline,
     expression: np.ndarray | None,
     warnings: list[str],
+    progress: Progress | None = None,
 ) -> FaceCurves:
-    """The ONNX convertor hears the audio itself: no alignment, and a transcript is not used."""
-    audio = source if isinstance(source, Audio) else load_audio(source)
-    n_model = max(1, round(audio.duration * MODEL_FPS))
-    emotion = emotion_track(timeline, options.intensity, n_model, MODEL_FPS)
-    face = neural_face(audio, emotion, options.life, options.seed, options.fps)
-    values = face.values.copy()
+    """The ONNX convertor hears the audio itself: no alignment, and a transcript is not used.
+    A file is decoded block by block into the model (memory does not hold the waveform)."""
+    if isinstance(source, Audio) or info is None:
+        audio = source if isinstance(source, Audio) else load_audio(source)
+        n_model = max(1, round(audio.duration * MODEL_FPS))
+        emotion = emotion_track(timeline, options.intensity, n_model, MODEL_FPS)
+        face = neural_face(audio, emotion, options.life, options.seed, options.fps)
+        path = audio.path
+    else:
+        # the 16 kHz length stream_audio will give, from the header: ceil(frames · 16k / rate)
+        frames = round(info.duration * info.source_rate)
+        n16 = -(-frames * SAMPLE_RATE // info.source_rate)
+        n_model = max(1, round(n16 / SAMPLE_RATE * MODEL_FPS))
+        emotion = emotion_track(timeline, options.intensity, n_model, MODEL_FPS)
+        total = n16 / SAMPLE_RATE
+        report = (lambda done: progress(min(done, total), total)) if progress else None
+        if report:
+            report(0.0)
+        face = neural_face_blocks(
+            stream_audio(source), emotion, options.life, options.seed, options.fps,
+            progress=report,
+        )  # fmt: skip
+        path = str(source)
+    duration = face.n_samples / SAMPLE_RATE
+    values = face.values
     if expression is not None or any(s.expression is not None for s in timeline.segments):
         values[:, :N_BLENDSHAPES] = _blend_expressions(
             values[:, :N_BLENDSHAPES], expression, timeline, options.fps
@@ -121,9 +174,9 @@ def _animate_neural(
     if options.transcript:
         warnings = [*warnings, "the neural engine hears the audio; the transcript was not used"]
     metadata = {
-        "name": Path(audio.path).stem if audio.path else "clip",
-        "source_audio": audio.path or "",
-        "duration": round(audio.duration, 6),
+        "name": Path(path).stem if path else "clip",
+        "source_audio": path or "",
+        "duration": round(duration, 6),
         "engine": "neural",
         "emotion_timeline": timeline.to_metadata(),
         "intensity": options.intensity,
@@ -229,6 +282,18 @@ def _align_streamed(
     if energy.size == 0 or float(energy.max()) < SILENT_DB:
         raise InputError(f"{path} is silent")
     return alignment, energy, n_samples / SAMPLE_RATE, path.stem
+
+
+def _compose_rows(art: Articulation, pose: np.ndarray, blend: np.ndarray) -> np.ndarray:
+    """compose() a block of frames at a time (it works frame by frame), so its float64
+    copies stay small on long clips: [frames × 52] float32."""
+    out = np.empty((art.n_frames, N_BLENDSHAPES), np.float32)
+    for a in range(0, art.n_frames, COMPOSE_ROWS):
+        rows = slice(a, a + COMPOSE_ROWS)
+        speech = None if art.speech is None else art.speech[rows]
+        part = Articulation(art.weights[rows], art.seal[rows], art.labiodental[rows], speech)
+        out[rows] = compose(part, pose[rows], blend[rows])
+    return out
 
 
 def _resample_track(track: np.ndarray, rate: float, n_frames: int, fps: float) -> np.ndarray:

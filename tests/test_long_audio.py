@@ -1,0 +1,212 @@
+"""Length and memory: silent files refused before any work, truncated WAVs named, the neural
+engine fed block by block giving the in-memory result, text outputs written piece by piece,
+progress lines that never swallow a message. Long-clip memory itself is measured by
+bench/bench_memory.py (docs/reliability.md)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from emosync.cli import progress
+from emosync.errors import InputError
+from emosync.exporters.livelink import livelink_pieces, read_livelink_csv, write_livelink_csv
+from emosync.inference.audio import (
+    SAMPLE_RATE,
+    check_audible,
+    load_audio,
+    stream_audio,
+    truncation_warning,
+)
+from emosync.inference.facecurves import JSON_ROWS, FaceCurves
+from emosync.inference.life import LifeSettings
+from emosync.inference.neural import model_available, neural_face, neural_face_blocks
+from emosync.inference.pipeline import AnimateOptions, animate
+
+ROOT = Path(__file__).resolve().parents[1]
+HELLO = ROOT / "examples" / "hello.wav"
+needs_model = pytest.mark.skipif(not model_available(), reason="convertor.onnx not installed")
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-m", "emosync.cli.main", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def _write(path: Path, samples: np.ndarray, rate: int = SAMPLE_RATE) -> Path:
+    sf.write(path, samples, rate, "PCM_16")
+    return path
+
+
+# --- silence -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("level", ["zeros", "hiss"])
+def test_silent_scan_is_fast_and_names_the_level(tmp_path: Path, level: str) -> None:
+    n = 20 * 60 * SAMPLE_RATE  # 20 minutes
+    rng = np.random.default_rng(0)
+    x = np.zeros(n) if level == "zeros" else rng.standard_normal(n) * 10.0 ** (-72 / 20)
+    path = _write(tmp_path / "quiet.wav", x.astype(np.float32))
+    start = time.perf_counter()
+    with pytest.raises(InputError, match="is silent") as err:
+        check_audible(path)
+    assert time.perf_counter() - start < 5.0
+    assert ("all samples zero" in str(err.value)) == (level == "zeros")
+    # one loud 10 ms at the very end is enough to be animated
+    x[-200:] = 0.1
+    check_audible(_write(tmp_path / "late.wav", x.astype(np.float32)))
+
+
+@pytest.mark.parametrize("engine", ["neural", "phonetic"])
+def test_cli_refuses_a_long_silent_file_before_any_work(tmp_path: Path, engine: str) -> None:
+    """Ten minutes of a -70 dBFS hiss: one error line, exit 2, no output, in seconds (the
+    phonetic path used to align the whole file first, ~5 minutes here)."""
+    if engine == "neural" and not model_available():
+        pytest.skip("convertor.onnx not installed")
+    hiss = np.random.default_rng(1).standard_normal(600 * SAMPLE_RATE) * 10.0 ** (-70 / 20)
+    audio = _write(tmp_path / "hiss.wav", hiss.astype(np.float32))
+    out = tmp_path / "out.npz"
+    start = time.monotonic()
+    run = _cli("animate", str(audio), "-o", str(out), "--engine", engine)
+    assert time.monotonic() - start < 60.0
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 2 and len(lines) == 1, run.stderr
+    assert lines[0].startswith("emosync: error:") and "is silent" in lines[0]
+    assert not out.exists()
+
+
+# --- truncated WAV -----------------------------------------------------------------------------
+
+
+def test_truncation_warning_only_for_cut_files(tmp_path: Path) -> None:
+    data = HELLO.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) // 3])
+    message = truncation_warning(cut)
+    assert message is not None and "truncated" in message and "10.06 s" in message
+    assert truncation_warning(HELLO) is None
+    # a streaming writer's placeholder size is not a truncation
+    unset = bytearray(data)
+    at = unset.index(b"data") + 4
+    unset[at : at + 4] = (0xFFFFFFFF).to_bytes(4, "little")
+    (tmp_path / "unset.wav").write_bytes(bytes(unset))
+    assert truncation_warning(tmp_path / "unset.wav") is None
+
+
+@needs_model
+def test_cli_warns_once_about_a_truncated_wav(tmp_path: Path) -> None:
+    data = HELLO.read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) * 3 // 10])
+    out = tmp_path / "out.npz"
+    run = _cli("animate", str(cut), "-o", str(out), "-q")
+    assert run.returncode == 0, run.stderr
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("emosync: warning: audio file")
+    assert "truncated" in lines[0]
+    held = sf.info(str(cut)).duration
+    with np.load(out) as arrays:
+        assert abs(len(arrays["values"]) / 60.0 - held) < 0.02
+
+
+# --- the neural engine on blocks ----------------------------------------------------------------
+
+
+@needs_model
+@pytest.mark.parametrize("emotional", [False, True])
+def test_neural_blocks_equal_the_in_memory_face(emotional: bool) -> None:
+    audio = load_audio(HELLO)
+    emotion = np.zeros(7, np.float32)
+    if emotional:
+        emotion[4] = 0.8  # happy: the neutral pass for closures runs beside it
+    whole = neural_face(audio, emotion, LifeSettings(), 2, 60.0)
+    # one 30 s block is what stream_audio gives a 10 s clip: bit for bit the same
+    one = neural_face_blocks([audio.samples], emotion, LifeSettings(), 2, 60.0)
+    np.testing.assert_array_equal(one.values, whole.values)
+    # many short blocks (multiples of the 10 ms hop): the model's windows fall elsewhere
+    seen: list[float] = []
+    size = 160 * 97
+    blocks = (audio.samples[a : a + size] for a in range(0, audio.samples.size, size))
+    many = neural_face_blocks(blocks, emotion, LifeSettings(), 2, 60.0, progress=seen.append)
+    np.testing.assert_allclose(many.values, whole.values, atol=2e-4)
+    assert many.n_samples == audio.samples.size
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(audio.duration)
+
+
+@needs_model
+def test_animate_streams_a_file_with_the_in_memory_result() -> None:
+    """The CLI path (a file, decoded block by block) against a decoded Audio: the same curves
+    up to the streaming resampler's rounding."""
+    options = AnimateOptions(emotion="happy", fps=60.0)
+    from_file = animate(HELLO, options)
+    in_memory = animate(load_audio(HELLO), options)
+    assert from_file.values.shape == in_memory.values.shape
+    np.testing.assert_allclose(from_file.values, in_memory.values, atol=1e-4)
+    assert from_file.metadata["duration"] == in_memory.metadata["duration"]
+    whole = np.concatenate(list(stream_audio(HELLO)))
+    assert from_file.metadata["duration"] == round(whole.size / SAMPLE_RATE, 6)
+
+
+# --- text outputs in pieces --------------------------------------------------------------------
+
+
+def _curves(n: int) -> FaceCurves:
+    values = np.random.default_rng(3).random((n, 61)).astype(np.float32)
+    return FaceCurves(60.0, values, metadata={"name": "ünï", "warnings": []})
+
+
+def test_json_pieces_are_the_one_shot_text() -> None:
+    c = _curves(2 * JSON_ROWS + 5)
+    assert c.to_json() == json.dumps(c.to_dict(), separators=(",", ":"))
+    back = FaceCurves.from_json(c.to_json())
+    np.testing.assert_allclose(back.values, c.values, atol=5e-7)
+    empty = FaceCurves(60.0, np.zeros((0, 61), np.float32))
+    assert json.loads(empty.to_json())["frames"] == []
+
+
+def test_livelink_csv_in_pieces_round_trips(tmp_path: Path) -> None:
+    c = _curves(9000)
+    pieces = list(livelink_pieces(c, rows=4096))
+    assert len(pieces) == 1 + 3 and pieces[0].startswith("Timecode,")
+    seen: list[tuple[float, float]] = []
+    path = write_livelink_csv(c, tmp_path / "c.csv", progress=lambda d, t: seen.append((d, t)))
+    assert seen[-1] == (9000.0, 9000.0)
+    back = read_livelink_csv(path)
+    np.testing.assert_array_equal(back.values, c.values)
+
+
+# --- progress lines ----------------------------------------------------------------------------
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_a_message_after_a_half_drawn_bar_gets_its_own_line() -> None:
+    term = _Terminal()
+    bar = progress.ProgressBar("animating", stream=term)
+    bar(10.0, 100.0)
+    progress.end_line()
+    term.write("emosync: interrupted\n")
+    assert term.getvalue().splitlines()[-1] == "emosync: interrupted"
+    progress.end_line()  # nothing open: nothing written
+    assert term.getvalue().endswith("emosync: interrupted\n")
+    frames = progress.ProgressBar("writing out.csv", stream=term, unit="frames")
+    frames(120.0, 120.0)
+    assert term.getvalue().endswith("100% 120/120 frames\n")
