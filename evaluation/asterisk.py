@@ -22,10 +22,10 @@ import numpy as np
 
 from emosync.atomic import atomic_write_bytes, atomic_write_text, check_writable
 from emosync.errors import InputError
+from emosync.inference.audio import SAMPLE_RATE
 
 SOUNDS_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
-SAMPLE_RATE = 16000
 SPLITS = ("dev", "test")
 RESERVED_PREFIX = "vm-"
 

@@ -33,6 +33,7 @@ from emosync.errors import InputError
 from emosync.evaluation.asterisk import is_reserved
 from emosync.evaluation.metrics import aggregate, score
 from emosync.evaluation.run import NEUTRAL, emotion_list, find_clips, seal_drops
+from emosync.inference.facecurves import resample_rows
 from emosync.inference.phones import Alignment, Segment
 from emosync.rigs.channels import N_BLENDSHAPES
 from emosync.rigs.emotions import N_EMOTIONS, emotion_state
@@ -166,18 +167,9 @@ class LipReader:
     def read(self, weights: np.ndarray, fps: float) -> np.ndarray:
         """The phone read at each 50 fps frame (time i / 50) of `weights` [F × 52] at `fps`."""
         n = max(1, round(len(weights) / fps * LIPREADER_FPS))
-        w = resample(weights, fps, n, LIPREADER_FPS)
+        w = resample_rows(weights, fps, n, LIPREADER_FPS)
         logits = self.model.run({"curves": w[None]})[0][0]
         return self.phones[np.argmax(logits, axis=-1)]
-
-
-def resample(values: np.ndarray, fps_in: float, n_out: int, fps_out: float) -> np.ndarray:
-    """Linear resampling of rows at fps_in to n_out rows at fps_out, float32."""
-    v = np.asarray(values, dtype=np.float32)
-    if fps_in == fps_out and len(v) == n_out:
-        return np.ascontiguousarray(v)
-    src, dst = np.arange(len(v)) / fps_in, np.arange(n_out) / fps_out
-    return np.stack([np.interp(dst, src, v[:, c]) for c in range(v.shape[1])], 1).astype(np.float32)
 
 
 def neural_phone_alignment(convertor: Any, samples: np.ndarray, duration: float) -> Alignment:

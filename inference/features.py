@@ -15,11 +15,36 @@ from __future__ import annotations
 
 import functools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
+from emosync.inference.audio import SAMPLE_RATE
+
 AMIN = 1e-10  # power floor before the log: -100 dB
 _FRAMES_PER_BATCH = 4096  # STFT frames transformed at once (bounds memory on long clips)
+
+
+@dataclass(frozen=True)
+class MelSettings:
+    """The log-mel settings, said once: log_mel's and LogMelStream's defaults, and what a
+    convertor model's metadata must repeat (`contract`)."""
+
+    sr: int = SAMPLE_RATE
+    n_fft: int = 400
+    hop_length: int = 160  # 10 ms
+    win_length: int = 400
+    n_mels: int = 80
+    fmin: float = 0.0
+    fmax: float = 8000.0
+
+    def contract(self) -> dict[str, int | float]:
+        """The metadata keys and values of the convertor contract (the window is n_fft long)."""
+        return {"sample_rate": self.sr, "n_fft": self.n_fft, "hop_length": self.hop_length,
+                "n_mels": self.n_mels, "fmin": self.fmin, "fmax": self.fmax}  # fmt: skip
+
+
+MEL = MelSettings()
 
 
 def hz_to_mel(hz: np.ndarray | float) -> np.ndarray:
@@ -97,13 +122,13 @@ def _frames_to_log_mel(
 
 def log_mel(
     samples: np.ndarray,
-    sr: int = 16000,
-    n_fft: int = 400,
-    hop_length: int = 160,
-    win_length: int = 400,
-    n_mels: int = 80,
-    fmin: float = 0.0,
-    fmax: float = 8000.0,
+    sr: int = MEL.sr,
+    n_fft: int = MEL.n_fft,
+    hop_length: int = MEL.hop_length,
+    win_length: int = MEL.win_length,
+    n_mels: int = MEL.n_mels,
+    fmin: float = MEL.fmin,
+    fmax: float = MEL.fmax,
 ) -> np.ndarray:
     """Log-mel power spectrogram in dB, float32 [frames × n_mels].
 
@@ -128,13 +153,13 @@ class LogMelStream:
 
     def __init__(
         self,
-        sr: int = 16000,
-        n_fft: int = 400,
-        hop_length: int = 160,
-        win_length: int = 400,
-        n_mels: int = 80,
-        fmin: float = 0.0,
-        fmax: float = 8000.0,
+        sr: int = MEL.sr,
+        n_fft: int = MEL.n_fft,
+        hop_length: int = MEL.hop_length,
+        win_length: int = MEL.win_length,
+        n_mels: int = MEL.n_mels,
+        fmin: float = MEL.fmin,
+        fmax: float = MEL.fmax,
     ) -> None:
         _check_settings(n_fft, hop_length, win_length, fmax, sr)
         self.n_fft, self.hop = n_fft, hop_length
@@ -176,7 +201,9 @@ class LogMelStream:
         return frames
 
 
-def frame_energy(samples: np.ndarray, sr: int = 16000, hop_length: int = 160) -> np.ndarray:
+def frame_energy(
+    samples: np.ndarray, sr: int = SAMPLE_RATE, hop_length: int = MEL.hop_length
+) -> np.ndarray:
     """RMS energy in dB (re full scale 1.0) of consecutive non-overlapping hops, float32.
 
     Frame i covers samples [i·hop, (i+1)·hop) — centred at (i + 0.5)·hop/sr seconds — so there

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SAMPLE_RATE = 16000
+from emosync.inference.audio import SAMPLE_RATE
+
 FRAME = 160  # 10 ms at 16 kHz
 _MIN_RANGE_DB = 12.0  # below this floor-to-speech range the audio is one steady level
 _SILENT_DB = -60.0

@@ -20,9 +20,9 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from emosync.inference.audio import SAMPLE_RATE
 from emosync.inference.features import log_mel
 
-SAMPLE_RATE = 16000
 MEL_HOP = 160
 FRAME_SAMPLES = 2 * MEL_HOP  # one 50 fps output frame
 

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from emosync.inference.alignment import align
+from emosync.inference.audio import SAMPLE_RATE
+from emosync.inference.facecurves import resample_rows
 from emosync.inference.features import frame_energy
 from emosync.inference.life import LifeSettings, life_frames
 from emosync.inference.phones import Alignment
@@ -21,7 +23,6 @@ from emosync.rigs.emotions import emotion_state
 from emosync.rigs.phonemes import PHONE_LABELS, normalise_phone
 
 FPS = 50
-SAMPLE_RATE = 16000
 HOP = 160
 PHONE_INDEX = {p: i for i, p in enumerate(PHONE_LABELS)}
 CURVE_NAMES: tuple[str, ...] = (*ARKIT_NAMES, "headYaw", "headPitch", "headRoll")
@@ -52,8 +53,7 @@ def phone_frames(alignment: Alignment, n_frames: int, fps: float = FPS) -> np.nd
 
 def _energy_at(samples: np.ndarray, n_frames: int) -> np.ndarray:
     energy = frame_energy(samples, SAMPLE_RATE, HOP)  # one per 10 ms hop
-    t_src = np.arange(len(energy)) * HOP / SAMPLE_RATE
-    return np.interp(np.arange(n_frames) / FPS, t_src, energy).astype(np.float32)
+    return resample_rows(energy, SAMPLE_RATE / HOP, n_frames, FPS)
 
 
 def teacher_curves(

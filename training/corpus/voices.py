@@ -22,7 +22,8 @@ import numpy as np
 import soundfile as sf
 from scipy.signal import resample_poly
 
-SAMPLE_RATE = 16000
+from emosync.inference.audio import SAMPLE_RATE
+
 PEAK = 0.5  # peak level at volume 1; volume factors scale it (at most 0.95)
 
 
