@@ -22,6 +22,22 @@ def _rounded(values: np.ndarray) -> np.ndarray:
     return np.round(values.astype(np.float64), 6)
 
 
+def resample_rows(
+    values: np.ndarray, fps_in: float, n_out: int, fps_out: float, start: int = 0
+) -> np.ndarray:
+    """Linear resampling, the one used everywhere: rows at times i / fps_in to n_out float32
+    rows at times (start + j) / fps_out, edges held. A 1-D track gives a 1-D track."""
+    v = np.asarray(values, dtype=np.float32)
+    src = np.arange(len(v)) / fps_in
+    dst = np.arange(start, start + n_out) / fps_out
+    if v.ndim == 1:
+        return np.interp(dst, src, v).astype(np.float32)
+    out = np.empty((n_out, v.shape[1]), dtype=np.float32)
+    for c in range(v.shape[1]):
+        out[:, c] = np.interp(dst, src, v[:, c])
+    return out
+
+
 @dataclass
 class FaceCurves:
     """Per-frame channel values sampled at `fps`; frame i is at time i / fps seconds.
@@ -81,11 +97,7 @@ class FaceCurves:
             out.fps = float(fps)
             return out
         n_out = max(1, int(round(self.duration * fps)))
-        src_t = self.times
-        dst_t = np.arange(n_out, dtype=np.float64) / fps
-        out = np.empty((n_out, self.values.shape[1]), dtype=np.float32)
-        for c in range(self.values.shape[1]):
-            out[:, c] = np.interp(dst_t, src_t, self.values[:, c])
+        out = resample_rows(self.values, self.fps, n_out, fps)
         return FaceCurves(float(fps), out, self.channels, copy.deepcopy(self.metadata))
 
     def slice(self, start: float, end: float | None = None) -> FaceCurves:

@@ -27,7 +27,7 @@ import numpy as np
 from emosync.errors import InputError
 from emosync.inference.audio import SAMPLE_RATE, Audio
 from emosync.inference.compose import enforce_seal
-from emosync.inference.features import LogMelStream, frame_energy
+from emosync.inference.features import MEL, LogMelStream, frame_energy
 from emosync.inference.life import LifeSettings, life_frames
 from emosync.inference.onnx_model import Model, ModelFileError, asset_path, load_model
 from emosync.rigs.channels import ARKIT_NAMES, N_BLENDSHAPES, ROTATION_NAMES
@@ -42,14 +42,7 @@ MAX_LOOKAHEAD = 12  # mel frames: 120 ms
 OUT_CHANNELS = (*ARKIT_NAMES, *ROTATION_NAMES[:3])  # the model's 55 outputs
 CALIBRATION_KEY = "calibration"  # optional metadata: per-channel quantile maps (see _calibration)
 N_OUT = len(OUT_CHANNELS)
-FEATURE_DEFAULTS = {  # inference.features.log_mel's defaults, which the contract fixes
-    "sample_rate": 16000,
-    "n_fft": 400,
-    "hop_length": 160,
-    "n_mels": 80,
-    "fmin": 0.0,
-    "fmax": 8000.0,
-}
+FEATURE_DEFAULTS = MEL.contract()  # a model's feature metadata must equal these
 WINDOW_FRAMES = 500  # output frames per model call on whole clips (10 s)
 OVERLAP_FRAMES = 10  # output frames crossfaded between neighbouring windows
 STREAM_WINDOW_FRAMES = 100  # the most output frames one streaming call computes
@@ -204,11 +197,7 @@ class NeuralConvertor:
         return [_joined(kept) for kept in parts]
 
     def mel_stream(self) -> LogMelStream:
-        f = self.features
-        return LogMelStream(
-            sr=f["sample_rate"], n_fft=f["n_fft"], hop_length=f["hop_length"],
-            n_mels=f["n_mels"], fmin=f["fmin"], fmax=f["fmax"],
-        )  # fmt: skip
+        return LogMelStream()  # MEL: _check_features refused any model with other settings
 
     def seal_track(self, phones: np.ndarray) -> np.ndarray:
         """Seal demand per frame: the probability that a bilabial (P, B, M) is being said."""

@@ -25,7 +25,7 @@ from emosync.inference.audio import (
 from emosync.inference.compose import compose
 from emosync.inference.emotion_condition import read_emotion
 from emosync.inference.emotion_text import check_feeling
-from emosync.inference.facecurves import FaceCurves
+from emosync.inference.facecurves import FaceCurves, resample_rows
 from emosync.inference.features import frame_energy
 from emosync.inference.life import LifeSettings, life_frames
 from emosync.inference.neural import (
@@ -299,5 +299,4 @@ def _compose_rows(art: Articulation, pose: np.ndarray, blend: np.ndarray) -> np.
 def _resample_track(track: np.ndarray, rate: float, n_frames: int, fps: float) -> np.ndarray:
     if track.size == 0:
         return np.zeros(n_frames, np.float32)
-    src = np.arange(track.size) / rate
-    return np.interp(np.arange(n_frames) / fps, src, track).astype(np.float32)
+    return resample_rows(track, rate, n_frames, fps)
