@@ -6,10 +6,13 @@ reached are "pending"). Resuming needs no report: each line's stamp says whether
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ from emosync.studio.jobs import STATE_DIR, LineResult
 from emosync.studio.manifest import Line, plan_lines, read_manifest
 
 REPORT_NAME = "report.json"
+LOCK_NAME = "lock"
 STATUSES = ("done", "skipped", "failed", "pending")
 
 
@@ -87,7 +91,7 @@ def run_batch(
     lines: list[Line] | None = None,
 ) -> BatchReport:
     """Run every line once (`lines` from `prepare`, else read here); the report is written
-    even when the run is interrupted."""
+    even when the run is interrupted (Ctrl-C or SIGTERM)."""
     lines = prepare(run) if lines is None else lines
     outdir = str(Path(run.outdir).resolve())
     results: dict[int, LineResult] = {}
@@ -97,24 +101,64 @@ def run_batch(
         if on_result:
             on_result(result)
 
-    started = time.perf_counter()
-    try:
-        if run.ray is None:
-            from emosync.studio.pool import run_local
+    with outdir_lock(Path(outdir)):
+        started = time.perf_counter()
+        try:
+            with _term_as_interrupt():
+                if run.ray is None:
+                    from emosync.studio.pool import run_local
 
-            run_local(lines, outdir, run.workers, collect, run.force, run.mesh)
-        else:
-            from emosync.studio.ray_runner import run_ray
+                    run_local(lines, outdir, run.workers, collect, run.force, run.mesh)
+                else:
+                    from emosync.studio.ray_runner import run_ray
 
-            run_ray(lines, outdir, run.ray or None, collect, run.force, run.mesh)
-    finally:
-        report = BatchReport(
-            [results.get(line.index) or _pending(line) for line in lines],
-            time.perf_counter() - started,
-            Path(run.outdir) / REPORT_NAME,
-        )
-        write_report(report, run)
+                    run_ray(lines, outdir, run.ray or None, collect, run.force, run.mesh)
+        finally:
+            report = BatchReport(
+                [results.get(line.index) or _pending(line) for line in lines],
+                time.perf_counter() - started,
+                Path(run.outdir) / REPORT_NAME,
+            )
+            write_report(report, run)
     return report
+
+
+@contextlib.contextmanager
+def outdir_lock(outdir: Path) -> Iterator[None]:
+    """One batch at a time per output folder: two would redo each other's lines and trip over
+    each other's temporary files. An advisory lock, released when the process ends."""
+    try:
+        import fcntl
+    except ImportError:  # not on POSIX: no lock
+        yield
+        return
+    path = outdir / STATE_DIR / LOCK_NAME
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise InputError(
+                f"another emosync batch is writing to {outdir}; wait for it to finish"
+            ) from None
+        yield
+
+
+@contextlib.contextmanager
+def _term_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a job scheduler stopping the run) ends the batch like Ctrl-C: the report is
+    written. Only in the main thread, where Python can take signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _pending(line: Line) -> LineResult:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from emosync.cli.main import main
+from emosync.cli.progress import CountBar
 from emosync.exporters.dispatch import read
 from emosync.studio.manifest import plan_lines, read_manifest
 
@@ -236,3 +238,57 @@ def test_killed_local_worker_costs_no_line(clips, tmp_path):
     ] + ["report.json"]
     assert all(read(out / f"hello_{i:02d}.json").n_frames > 0 for i in range(8))
     assert no_partial_files(out)
+
+
+def test_interrupted_batch_resumes_and_one_batch_per_folder(tmp_path):
+    """Ctrl-C mid-run: exit 130, the report says what is pending; a second batch on the same
+    folder meanwhile is refused; running the command again finishes every line once."""
+    rows = [{"audio": str(HELLO), "out": f"hello_{i:02d}.json"} for i in range(16)]
+    manifest = write_jsonl(tmp_path / "m.jsonl", rows)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "emosync.cli.main", "batch", str(manifest), "-o", str(out),
+           "--workers", "2", "--engine", "neural"]  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            if out.is_dir() and any((out / ".emosync-batch").glob("*.json")):
+                break
+            time.sleep(0.05)
+        second = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert second.returncode == 2 and "another emosync batch is writing" in second.stderr
+    assert proc.returncode == 130 and "emosync: interrupted" in stderr
+    first = report(out)["summary"]
+    assert first["pending"] > 0 and first["done"] >= 1
+    assert subprocess.run(cmd, capture_output=True, timeout=300).returncode == 0
+    again = report(out)["summary"]
+    assert again["skipped"] >= first["done"] and again["done"] + again["skipped"] == 16
+    assert sorted(p.name for p in out.glob("hello_*.json")) == [
+        f"hello_{i:02d}.json" for i in range(16)
+    ]
+    assert no_partial_files(out)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_shows_rate_and_time_left():
+    stream = _Terminal()
+    bar = CountBar("batch", 4, stream=stream)
+    bar.started -= 2.0  # two seconds in
+    bar(1)
+    bar(4)
+    text = stream.getvalue()
+    assert "1/4 lines" in text and "lines/s ETA 0m06s" in text and text.endswith("\n")
+    quiet = io.StringIO()  # not a terminal: nothing, so logs stay clean
+    CountBar("batch", 4, stream=quiet)(4)
+    assert quiet.getvalue() == ""
