@@ -10,14 +10,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training" / "emotion_text"))
-import heldout
 
 from emosync.inference.emotion_text import default_encoder, encode_text
+from emosync.training.emotion_text import heldout
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from training_modules import emotion_text_module
 
 from emosync.errors import InputError
 from emosync.inference import emotion_text
@@ -166,7 +165,8 @@ def test_shipped_head_is_float_and_encoder_int8():
 def test_soup_is_the_mean_of_the_weights():
     import torch
 
-    finetune = emotion_text_module("finetune")
+    from emosync.training.emotion_text import finetune
+
     nets = [torch.nn.Linear(3, 2) for _ in range(3)]
     merged = finetune.soup(nets)
     for name in ("weight", "bias"):
@@ -178,7 +178,8 @@ def test_soup_is_the_mean_of_the_weights():
 def test_interpolate_walks_from_the_start_to_the_tuned_weights():
     import torch
 
-    finetune = emotion_text_module("finetune")
+    from emosync.training.emotion_text import finetune
+
     start, tuned = torch.nn.Linear(3, 2), torch.nn.Linear(3, 2)
     start.register_buffer("steps", torch.tensor([7]))
     tuned.register_buffer("steps", torch.tensor([9]))
@@ -193,7 +194,8 @@ def test_interpolate_walks_from_the_start_to_the_tuned_weights():
 
 
 def test_layer_decay_lowers_the_rates_of_lower_layers():
-    finetune = emotion_text_module("finetune")
+    from emosync.training.emotion_text import finetune
+
     assert finetune.layer_rates(1e-4, 3, 1.0) == [1e-4] * 3
     rates = finetune.layer_rates(1e-4, 3, 0.5)
     assert rates == pytest.approx([2.5e-5, 5e-5, 1e-4])
@@ -202,7 +204,8 @@ def test_layer_decay_lowers_the_rates_of_lower_layers():
 def test_rank_loss_asks_for_half_the_target_gap_within_a_category():
     import torch
 
-    finetune = emotion_text_module("finetune")
+    from emosync.training.emotion_text import finetune
+
     targets = torch.zeros(4, 7)
     targets[:, 0] = torch.tensor([1.4, 0.4, 0.45, 0.0])
     targets[3, 1] = 1.0
@@ -219,7 +222,8 @@ def test_rank_loss_asks_for_half_the_target_gap_within_a_category():
 def test_a_lifting_rank_loss_raises_the_stronger_reading_and_leaves_the_weaker_alone():
     import torch
 
-    finetune = emotion_text_module("finetune")
+    from emosync.training.emotion_text import finetune
+
     targets = torch.zeros(2, 7)
     targets[:, 0] = torch.tensor([1.0, 0.3])
     classes = torch.zeros(2, dtype=torch.long)
@@ -238,7 +242,8 @@ def test_a_lifting_rank_loss_raises_the_stronger_reading_and_leaves_the_weaker_a
 def test_a_rank_loss_above_a_floor_leaves_pairs_with_a_weak_prompt_alone():
     import torch
 
-    finetune = emotion_text_module("finetune")
+    from emosync.training.emotion_text import finetune
+
     targets = torch.zeros(3, 7)
     targets[:, 0] = torch.tensor([1.4, 1.0, 0.3])
     classes = torch.zeros(3, dtype=torch.long)
@@ -254,7 +259,8 @@ def test_a_rank_loss_above_a_floor_leaves_pairs_with_a_weak_prompt_alone():
 def test_ladder_pairs_are_ranked_only_within_their_ladder():
     import torch
 
-    finetune = emotion_text_module("finetune")
+    from emosync.training.emotion_text import finetune
+
     targets = torch.zeros(4, 7)
     targets[:, 0] = torch.tensor([0.3, 1.0, 0.3, 1.0])
     classes = torch.zeros(4, dtype=torch.long)
@@ -282,7 +288,8 @@ def test_ladders_stay_out_of_the_relevance_loss():
     balance between relevant and unrelated text in every step that carries ladders."""
     import torch
 
-    finetune = emotion_text_module("finetune")
+    from emosync.training.emotion_text import finetune
+
     reads = torch.zeros(3, 7)  # read as asked: only the relevance term is left
     relevant, classes = torch.tensor([0.0, 1.0, 1.0]), torch.full((3,), -1)
     logit = torch.tensor([-1.0, -4.0, -4.0])  # the two ladder rungs read as unrelated
@@ -297,7 +304,8 @@ def test_ladders_stay_out_of_the_relevance_loss():
 
 
 def test_ladders_climb_through_the_degree_words():
-    prompts = emotion_text_module("prompts")
+    from emosync.training.emotion_text import prompts
+
     skip = prompts.validation_words()
     built = prompts.ladders(seed=3, n=200, skip=skip)
     assert len(built) == 200 and all(len(ladder) == len(prompts.LADDER_RUNGS) for ladder in built)
@@ -309,7 +317,8 @@ def test_ladders_climb_through_the_degree_words():
 
 
 def test_a_ladder_floor_puts_the_word_negated_under_its_weakest_degree():
-    prompts = emotion_text_module("prompts")
+    from emosync.training.emotion_text import prompts
+
     skip = prompts.validation_words()
     unfloored = prompts.ladders(seed=3, n=50, skip=skip)
     floored = prompts.ladders(seed=3, n=50, skip=skip, negated=True)
@@ -330,7 +339,8 @@ def test_a_ladder_floor_puts_the_word_negated_under_its_weakest_degree():
 def test_a_negated_rung_is_ranked_on_its_word_but_kept_out_of_the_category_loss():
     import torch
 
-    finetune = emotion_text_module("finetune")
+    from emosync.training.emotion_text import finetune
+
     states = torch.zeros(2, 7)
     states[1, 4] = 0.5  # "barely happy"; row 0 is "not happy", none of it
     classes = torch.tensor([4, 4])  # both rungs carry the ladder's category
@@ -355,7 +365,8 @@ def test_a_negated_rung_is_ranked_on_its_word_but_kept_out_of_the_category_loss(
 
 
 def test_degree_ladder_needs_a_strict_climb_and_a_weak_bottom():
-    evaluate = emotion_text_module("evaluate")
+    from emosync.training.emotion_text import evaluate
+
     angry = evaluate.AXIS["angry"]
     reads = {
         "barely livid": 0.2, "somewhat livid": 0.6, "livid": 1.0, "extremely livid": 1.4,
@@ -375,7 +386,8 @@ def test_degree_ladder_needs_a_strict_climb_and_a_weak_bottom():
 def test_calibration_restores_a_squeezed_scale_and_keeps_the_order():
     import torch
 
-    export, finetune = emotion_text_module("export"), emotion_text_module("finetune")
+    from emosync.training.emotion_text import export, finetune
+
     head = export.EmotionHead()
     amounts = torch.tensor([[0.0], [0.3], [1.0], [1.7]])
     torch.testing.assert_close(head.calibrate(amounts), amounts)  # the identity until fitted
@@ -397,7 +409,8 @@ def test_calibration_restores_a_squeezed_scale_and_keeps_the_order():
 def test_calibration_can_leave_the_low_end_as_read():
     """With keep_below the map is the identity up to that amount (a negated prompt the model
     reads low is not lifted) and the isotonic fit above it."""
-    finetune = emotion_text_module("finetune")
+    from emosync.training.emotion_text import finetune
+
     rng = np.random.default_rng(1)
     targets = rng.uniform(0.0, 1.5, 4000)
     low = 0.5 * targets + rng.normal(0.0, 0.03, 4000)  # everything read at half its amount
@@ -411,7 +424,8 @@ def test_calibration_can_leave_the_low_end_as_read():
 
 
 def test_strength_compares_strong_and_mild_words_with_the_plain_one():
-    evaluate = emotion_text_module("evaluate")
+    from emosync.training.emotion_text import evaluate
+
     angry = evaluate.AXIS["angry"]
     reads = {"angry": 1.0, "livid": 1.3, "cross": 0.5, "peeved": 1.2, "irked": 0.95}
 
@@ -431,7 +445,8 @@ def test_validation_sees_a_vanishing_weak_degree_and_unrelated_text_read_as_feel
     """weak_error: "slightly w" against 0.35 x the base; weak_vanished: the share of words whose
     "slightly w" reads under 0.1 (here "livid", read 0); unrelated_rejected: the share of texts
     about no feeling under the relevance threshold."""
-    evaluate = emotion_text_module("evaluate")
+    from emosync.training.emotion_text import evaluate
+
     angry = evaluate.AXIS["angry"]
 
     def predict(texts):
@@ -452,7 +467,8 @@ def test_validation_sees_a_vanishing_weak_degree_and_unrelated_text_read_as_feel
 
 
 def test_weak_degrees_report_vanished_scaled_and_inverted_readings():
-    evaluate = emotion_text_module("evaluate")
+    from emosync.training.emotion_text import evaluate
+
     sad = evaluate.AXIS["sad"]
     reads = {"slightly glum": 0.05, "glum": 0.5, "slightly blue": 0.3, "blue": 0.6,
              "slightly morose": 0.9, "morose": 0.8}  # fmt: skip
@@ -534,7 +550,8 @@ def test_runtime_needs_no_torch():
 
 
 def test_heldout_words_are_not_training_words():
-    heldout, prompts = emotion_text_module("heldout"), emotion_text_module("prompts")
+    from emosync.training.emotion_text import heldout, prompts
+
     vocab = prompts.vocabulary()
     assert heldout.overlap(vocab) == []
     assert heldout.leaks(vocab) == []
@@ -548,7 +565,8 @@ def test_heldout_words_are_not_training_words():
 
 
 def test_validation_words_stay_out_of_training():
-    prompts = emotion_text_module("prompts")
+    from emosync.training.emotion_text import prompts
+
     words = prompts.validation_words()
     assert len(words) > 50
     joined = "\n".join(e.text for e in prompts.build_examples(seed=0, scale=0.3, skip=words))
@@ -556,7 +574,8 @@ def test_validation_words_stay_out_of_training():
     assert found == []
     bare = [p for p, _c, _b in prompts.validation_examples(words)[::2]]
     assert set(bare) == words
-    heldout = emotion_text_module("heldout")
+    from emosync.training.emotion_text import heldout
+
     unrelated = set(prompts.VALIDATION_UNRELATED)
     assert len(unrelated) == len(prompts.VALIDATION_UNRELATED) >= 30
     assert unrelated.isdisjoint(heldout.UNRELATED)
@@ -572,7 +591,8 @@ def test_everyday_sentences_share_no_word_with_the_measured_texts():
     and validation) nor name a feeling; they join the training set only when asked."""
     import random
 
-    heldout, prompts = emotion_text_module("heldout"), emotion_text_module("prompts")
+    from emosync.training.emotion_text import heldout, prompts
+
     written = _content_words(prompts.everyday(random.Random(0), 5000))
     assert len(written) > 200
     assert not written & _content_words(heldout.UNRELATED)
@@ -588,7 +608,7 @@ def test_everyday_sentences_share_no_word_with_the_measured_texts():
 
 
 def test_validation_counts_emotion_prompts_read_as_unrelated():
-    evaluate = emotion_text_module("evaluate")
+    from emosync.training.emotion_text import evaluate
 
     def predict(texts):
         states = np.zeros((len(texts), 7), np.float32)

@@ -8,7 +8,6 @@ import json
 
 import numpy as np
 import pytest
-from training_modules import emotion_text_module
 
 from emosync.inference.onnx_model import ModelFileError
 from emosync.inference.word_vectors import WordVectors, pack, quantize, unpack
@@ -88,7 +87,8 @@ def test_load_checks_the_manifest_and_the_file(tmp_path):
 
 
 def test_the_builder_keeps_single_words_and_weighs_them_by_rank():
-    word_table = emotion_text_module("word_table")
+    from emosync.training.emotion_text import word_table
+
     source = ["the", ",", "well-known", "happy", "2010", "sad", "joy"]
     vectors = np.random.default_rng(1).normal(size=(len(source), 4)).astype(np.float32) * 5
     table = unpack(word_table.build(source, vectors, top=3))
@@ -100,7 +100,8 @@ def test_the_builder_keeps_single_words_and_weighs_them_by_rank():
 
 
 def test_the_builder_reads_the_npm_package_json(tmp_path):
-    word_table = emotion_text_module("word_table")
+    from emosync.training.emotion_text import word_table
+
     source = {"dimensions": 3, "words": ["the", "happy"],
               "vectors": {"the": [1, 0, 0, 1.0, 0], "happy": [0, 2, 0, 2.0, 1]}}  # fmt: skip
     (tmp_path / word_table.JSON_NAME).write_text(json.dumps(source))
@@ -112,7 +113,8 @@ def test_the_builder_reads_the_npm_package_json(tmp_path):
 def test_a_shares_only_head_reads_amount_and_relevance_from_the_sentence_alone():
     import torch
 
-    export = emotion_text_module("export")
+    from emosync.training.emotion_text import export
+
     torch.manual_seed(0)
     head = export.EmotionHead(dim=12, hidden=16, word_dim=5).eval()
     sentence = torch.randn(3, 12)
@@ -127,7 +129,8 @@ def test_a_shares_only_head_reads_amount_and_relevance_from_the_sentence_alone()
 def test_a_word_amount_head_reads_the_amount_from_the_words_and_the_relevance_from_the_sentence():
     import torch
 
-    export = emotion_text_module("export")
+    from emosync.training.emotion_text import export
+
     torch.manual_seed(0)
     head = export.EmotionHead(dim=12, hidden=16, word_dim=5, word_amount=True).eval()
     sentence = torch.randn(3, 12)

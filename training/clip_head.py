@@ -20,22 +20,18 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 
+from emosync.atomic import atomic_write_bytes
+from emosync.rigs.emotions import EMOTIONS
+from emosync.training.emotion_text import export, prompts
+from emosync.training.onnx_files import sha256_bytes, update_manifest, with_metadata
+
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE / "emotion_text"))
-
-import export  # noqa: E402
-import prompts  # noqa: E402
-
-from emosync.atomic import atomic_write_bytes  # noqa: E402
-from emosync.rigs.emotions import EMOTIONS  # noqa: E402
-from emosync.training.onnx_files import sha256_bytes, update_manifest, with_metadata  # noqa: E402
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
 TEXT_FILE, IMAGE_FILE = "emotion_clip_text.onnx", "emotion_clip_image.onnx"

@@ -9,19 +9,13 @@ and how it reads "slightly w" for every adjective of the vocabulary (weak_degree
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import heldout
-import prompts
-import vocabulary
-
 from emosync.rigs.emotions import EMOTIONS
+from emosync.training.emotion_text import heldout, prompts, vocabulary
 
 Predict = Callable[[Sequence[str]], tuple[np.ndarray, np.ndarray]]
 AXIS = {name: i for i, name in enumerate(EMOTIONS)}

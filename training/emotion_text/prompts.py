@@ -17,9 +17,16 @@ import re
 from dataclasses import dataclass
 
 import numpy as np
-from vocabulary import ADJECTIVES, DEGREES, DESCRIPTIONS, MIXED_WORDS, NEUTRAL_WORDS, NOUNS
 
 from emosync.rigs.emotions import EMOTIONS, MAX_INTENSITY
+from emosync.training.emotion_text.vocabulary import (
+    ADJECTIVES,
+    DEGREES,
+    DESCRIPTIONS,
+    MIXED_WORDS,
+    NEUTRAL_WORDS,
+    NOUNS,
+)
 
 AXIS = {name: i for i, name in enumerate(EMOTIONS)}
 

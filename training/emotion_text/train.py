@@ -44,23 +44,15 @@ import copy
 import datetime as dt
 import hashlib
 import json
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-import evaluate
-import export
-import finetune
-import prompts
-import word_table
-
 from emosync.atomic import atomic_open
 from emosync.inference.word_vectors import WordVectors
+from emosync.training.emotion_text import evaluate, export, finetune, prompts, word_table
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_LENGTH = 128

@@ -1,0 +1,1 @@
+"""Training the text emotion model (MiniLM + head) that inference/emotion_text.py runs."""
