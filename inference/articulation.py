@@ -41,6 +41,8 @@ _RAMP_SHARE = 0.6  # a contact's ramp takes at most this share of the neighbouri
 _MIN_RAMP = 0.015
 _REACH_CUTOFF = 3.5  # Gaussian widths after which a phone's dominance is ignored (e^-12)
 _PAD = 1.0  # seconds of rest assumed before the first and after the last phone
+_BLEND_SEGMENTS = 2048  # phones whose dominance windows are summed per step in _blend
+_ARKIT_ROWS = 16384  # frames turned into ARKit weights per step
 
 _I = {n: i for i, n in enumerate(ARKIT_NAMES)}
 _E = {n: i for i, n in enumerate(EMOTIONS)}
@@ -163,20 +165,25 @@ def _blend(segs: _Segments, reach_scale: np.ndarray, fps: float, n_frames: int) 
 
     lo = segs.start - _REACH_CUTOFF * before.max(axis=1)
     hi = segs.end + _REACH_CUTOFF * after.max(axis=1)
-    seg, frame = _window_pairs(lo, hi, fps, n_frames)
-    t = frame / fps
-    z = (
-        np.maximum(segs.start[seg] - t, 0.0)[:, None] / before[seg]
-        + np.maximum(t - segs.end[seg], 0.0)[:, None] / after[seg]
-    )
-    dom = dominance[seg] * np.exp(-z * z)
-
     rest = vz.TARGET[vz.LABEL_INDEX[SILENCE]]
-    num = np.empty((n_frames, vz.N_PARAMS))
-    den = np.empty((n_frames, vz.N_PARAMS))
-    for p in range(vz.N_PARAMS):
-        num[:, p] = np.bincount(frame, dom[:, p] * target[seg, p], minlength=n_frames)
-        den[:, p] = np.bincount(frame, dom[:, p], minlength=n_frames)
+    num = np.zeros((n_frames, vz.N_PARAMS))
+    den = np.zeros((n_frames, vz.N_PARAMS))
+    # segments a block at a time: the (segment, frame) pairs of a long clip would take
+    # hundreds of MB at once (an hour has ~40k phones, each reaching ~25 frames)
+    for s0 in range(0, len(lo), _BLEND_SEGMENTS):
+        seg, frame = _window_pairs(
+            lo[s0 : s0 + _BLEND_SEGMENTS], hi[s0 : s0 + _BLEND_SEGMENTS], fps, n_frames
+        )
+        seg += s0
+        t = frame / fps
+        z = (
+            np.maximum(segs.start[seg] - t, 0.0)[:, None] / before[seg]
+            + np.maximum(t - segs.end[seg], 0.0)[:, None] / after[seg]
+        )
+        dom = dominance[seg] * np.exp(-z * z)
+        for p in range(vz.N_PARAMS):
+            num[:, p] += np.bincount(frame, dom[:, p] * target[seg, p], minlength=n_frames)
+            den[:, p] += np.bincount(frame, dom[:, p], minlength=n_frames)
     return (num + 1e-9 * rest) / (den + 1e-9)
 
 
@@ -287,7 +294,10 @@ def articulate(
     centres = 0.5 * (segs.start + segs.end)
     params = _blend(segs, _reach_scale(_at_frames(emo, centres, fps)), fps, n_frames)
     seal, cheek, labio = _contacts(phones, emo, fps, n_frames)
-    weights = _to_arkit(params, seal, cheek, labio, emo, strength)
+    weights = np.empty((n_frames, N_BLENDSHAPES), np.float32)
+    for a in range(0, n_frames, _ARKIT_ROWS):  # frame by frame: small float64 blocks
+        r = slice(a, a + _ARKIT_ROWS)
+        weights[r] = _to_arkit(params[r], seal[r], cheek[r], labio[r], emo[r], strength)
     return Articulation(
         weights=weights,
         seal=seal.astype(np.float32),

@@ -17,6 +17,7 @@ from emosync.rigs.emotions import N_EMOTIONS
 BREATH_DEPTH = 0.12  # peak modulation, as a fraction of the pose, at breathe = 1
 BREATH_BAND = (0.1, 0.4)  # Hz
 N_PARTIALS = 3
+_POSE_ROWS = 16384  # frames posed per step (bounds the float64 work on long clips)
 
 # Regions that move independently; left and right sides get their own modulation so the face is
 # never perfectly symmetric for long.
@@ -45,11 +46,17 @@ _GROUP_OF = np.array([_GROUPS.index((region_of(n), _side(n))) for n in ARKIT_NAM
 
 
 def breath_modulation(
-    n_frames: int, fps: float, seed: int = 0, depth: float = BREATH_DEPTH
+    n_frames: int,
+    fps: float,
+    seed: int = 0,
+    depth: float = BREATH_DEPTH,
+    rows: tuple[int, int] | None = None,
 ) -> np.ndarray:
-    """Per-frame, per-channel multipliers around 1 [n_frames × 52], smooth and deterministic."""
+    """Per-frame, per-channel multipliers around 1 [n_frames × 52], smooth and deterministic;
+    `rows` (a, b) gives only frames a..b-1 of them."""
     rng = np.random.default_rng([int(seed) & 0xFFFFFFFF, 0xB8EA7E])
-    t = np.arange(int(n_frames), dtype=np.float64) / float(fps)
+    a, b = rows if rows is not None else (0, int(n_frames))
+    t = np.arange(a, b, dtype=np.float64) / float(fps)
     region_wave = {}
     for region in sorted({r for r, _ in _GROUPS}):
         region_wave[region] = _wave(t, rng)
@@ -67,10 +74,15 @@ def emotion_pose_frames(
     states = np.asarray(emotion, dtype=np.float64)
     if states.ndim != 2 or states.shape[1] != N_EMOTIONS:
         raise ValueError(f"emotion must be [frames × {N_EMOTIONS}], got {states.shape}")
-    pose = pose_for(states)
-    if breathe > 0 and len(states):
-        pose = pose * breath_modulation(len(states), fps, seed, BREATH_DEPTH * breathe)
-    return np.clip(pose, 0.0, 1.0).astype(np.float32).reshape(len(states), N_BLENDSHAPES)
+    out = np.empty((len(states), N_BLENDSHAPES), np.float32)
+    for a in range(0, len(states), _POSE_ROWS):  # frame by frame: small float64 blocks
+        b = min(len(states), a + _POSE_ROWS)
+        pose = pose_for(states[a:b])
+        if breathe > 0:
+            depth = BREATH_DEPTH * breathe
+            pose = pose * breath_modulation(len(states), fps, seed, depth, rows=(a, b))
+        out[a:b] = np.clip(pose, 0.0, 1.0).reshape(b - a, N_BLENDSHAPES)
+    return out
 
 
 def _wave(t: np.ndarray, rng: np.random.Generator) -> np.ndarray:
