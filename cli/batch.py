@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from emosync.cli.progress import CountBar
 from emosync.errors import InputError
@@ -16,6 +17,7 @@ from emosync.studio.jobs import LineResult
 # Command-line options that are defaults for rows that leave the key out (dest -> option name).
 ROW_DEFAULTS = ("emotion", "emotion_image", "emotion_audio", "intensity", "timeline", "fps")
 LIFE_DEFAULTS = ("blink", "gaze", "head", "seed")
+PATH_DEFAULTS = ("emotion_image", "emotion_audio", "timeline")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -84,6 +86,9 @@ def build_run(args: argparse.Namespace) -> BatchRun:
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
     defaults = {k: getattr(args, k) for k in (*ROW_DEFAULTS, *LIFE_DEFAULTS, "engine", "rig")}
+    for key in PATH_DEFAULTS:  # absolute: workers (on other machines, too) may run elsewhere
+        if defaults[key]:
+            defaults[key] = str(Path(defaults[key]).resolve())
     return BatchRun(
         manifest=args.manifest,
         outdir=args.outdir,
@@ -92,7 +97,7 @@ def build_run(args: argparse.Namespace) -> BatchRun:
         workers=workers,
         ray=args.ray,
         force=args.force,
-        mesh=args.mesh,
+        mesh=str(Path(args.mesh).resolve()) if args.mesh else None,
     )
 
 

@@ -103,9 +103,8 @@ def line_key(line: Line, mesh: str | None = None) -> str:
     for name in FILE_KEYS:
         if settings.get(name):
             settings[name] = file_digest(settings[name], name.replace("_", " "))
-    transcript = settings.get("transcript")
-    if transcript and Path(transcript).is_file():
-        settings["transcript"] = file_digest(transcript, "transcript")
+    if settings.get("transcript"):  # a file (text is in the settings as it is)
+        settings["transcript"] = file_digest(settings["transcript"], "transcript")
     data = {
         "emosync": __version__,
         "audio": file_digest(line.audio or "", "audio"),

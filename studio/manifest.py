@@ -216,7 +216,7 @@ def _plan_row(
         if key in values:
             settings[key] = str(_resolve(base, values[key]))
     if "transcript" in values:
-        settings["transcript"] = _transcript(base, values["transcript"])
+        settings.update(_transcript(base, values["transcript"]))
     engine = settings.get("engine", "auto")
     if engine not in ENGINES:
         raise InputError(f"unknown engine '{engine}'; choose one of: {', '.join(ENGINES)}")
@@ -233,12 +233,13 @@ def _resolve(base: Path, value: str) -> Path:
     return path if path.is_absolute() else base / path
 
 
-def _transcript(base: Path, value: str) -> str:
-    """A transcript that names a file (relative to the manifest) becomes its path, else text."""
+def _transcript(base: Path, value: str) -> dict[str, str]:
+    """A transcript that names a file (relative to the manifest) is read from it; any other
+    value is the text itself, even with a slash in it ("24/7")."""
     candidate = _resolve(base, value)
     if "\n" not in value and (value.lower().endswith(".txt") or candidate.is_file()):
-        return str(candidate)
-    return value
+        return {"transcript": str(candidate)}
+    return {"transcript_text": value}
 
 
 def _outputs(value: Any, audio: Path, formats: tuple[str, ...]) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ GLTF_SUFFIXES = (".glb", ".gltf")
 def animate_options(
     *,
     transcript: str | None = None,
+    transcript_text: str | None = None,
     emotion: str | None = None,
     emotion_image: str | None = None,
     emotion_audio: str | None = None,
@@ -36,13 +37,14 @@ def animate_options(
     seed: int = 0,
 ) -> AnimateOptions:
     """Check the values and build AnimateOptions; every problem is one InputError line.
-    `transcript` is the text or a .txt file; `timeline` is a timeline JSON file."""
+    `transcript` is the text or a .txt file (as typed on a command line), `transcript_text`
+    only ever text (a manifest cell); `timeline` is a timeline JSON file."""
     if sum(bool(v) for v in (emotion, emotion_image, emotion_audio)) > 1:
         raise InputError("give one of --emotion, --emotion-image, --emotion-audio")
     if copy_expression and not emotion_image:
         raise InputError("--copy-expression needs --emotion-image")
     return AnimateOptions(
-        transcript=read_transcript(transcript),
+        transcript=transcript_text if transcript_text is not None else read_transcript(transcript),
         emotion=emotion,
         emotion_image=emotion_image,
         emotion_audio=emotion_audio,

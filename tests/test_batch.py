@@ -18,7 +18,8 @@ import pytest
 from emosync.cli.main import main
 from emosync.cli.progress import CountBar
 from emosync.exporters.dispatch import read
-from emosync.studio.manifest import plan_lines, read_manifest
+from emosync.studio.manifest import Row, plan_lines, read_manifest
+from emosync.studio.options import animate_options
 
 ROOT = Path(__file__).resolve().parents[1]
 HELLO = ROOT / "examples" / "hello.wav"
@@ -150,6 +151,10 @@ def test_csv_folder_and_command_line_defaults(clips, tmp_path, capsys):
     lines = plan_lines(rows, base, {"emotion": "happy"}, (".csv",))
     assert lines[3].settings["transcript"] == str(clips.resolve() / "thanks.txt")
     assert lines[1].outputs == ("hello.csv",) and lines[1].settings["emotion"] == "happy"
+    # A transcript cell is a file beside the manifest or the text itself, slashes and all.
+    rows = [Row("line 1", {"audio": "hello.wav", "transcript": "open 24/7, call us"})]
+    (text_line,) = plan_lines(rows, base)
+    assert animate_options(**text_line.settings).transcript == "open 24/7, call us"
 
 
 @pytest.mark.parametrize(
