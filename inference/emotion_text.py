@@ -7,8 +7,11 @@ Runs on numpy + onnxruntime + tokenizers only. How it combines with rigs.emotion
   from it exactly. Any other term ("quietly furious", "not happy at all", "gobsmacked") goes to
   the learned encoder; a leading weight ("0.5 quietly furious") still multiplies it.
 - `encode_text(prompt)` is the learned encoder alone.
-- Empty text, or text the encoder does not read as a feeling (confidence below 0.5), gives the
-  neutral state and a warning instead of a guess.
+- Empty text, text with no known English word besides degree words and fillers ("flibbertigibbet",
+  "xyzzy-not-an-emotion-42", "the"), or text the encoder does not read as a feeling (confidence
+  below 0.5) gives the neutral state and a warning instead of a guess; `animate` refuses it
+  (check_feeling). A negative amount ("-0.5 happy") is an InputError: mixtures are sums of
+  non-negative amounts.
 """
 
 from __future__ import annotations
@@ -29,12 +32,24 @@ from emosync.inference.onnx_model import (
     load_model,
     load_tokenizer,
 )
-from emosync.inference.word_vectors import WordVectors
-from emosync.rigs.emotions import EMOTIONS, clip_state, neutral, parse_emotion, parse_intensity
+from emosync.inference.word_vectors import WORD, WordVectors
+from emosync.rigs.emotions import (
+    EMOTIONS,
+    NON_FEELING_WORDS,
+    clip_state,
+    neutral,
+    parse_emotion,
+    parse_intensity,
+)
 
 KIND = "emotion_text"
 MODEL_FILE = "emotion_text.onnx"
 RELEVANT = 0.5  # below this confidence the text is not about a feeling
+WORDS_FILE = "words.npz"
+# A word this frequent carries no meaning of its own ("the" 0.001, "not" 0.03, "so" 0.085);
+# the table's weights fall with a word's frequency ("very" 0.16, "good" 0.17, "sad" 0.83).
+CONTENT_WEIGHT = 0.1
+_NEGATIVE = re.compile(r"(?<![\w.])[-\u2212]\s*(\d|\.\d)")
 _WEIGHT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(%?)\s*\*?\s*(?=\D)")
 
 
@@ -106,7 +121,11 @@ def encode_text(prompt: str, encoder: Encoder | None = None) -> TextReading:
     text = prompt.strip() if isinstance(prompt, str) else ""
     if not text:
         return TextReading(neutral(), 0.0, ["empty emotion prompt; using neutral"], "none")
-    states, conf = (encoder or active_encoder()).run([text])
+    encoder = encoder or active_encoder()
+    if not names_a_word(text, getattr(encoder, "words", None)):
+        warning = f"'{_short(text)}' has no word that could name a feeling; using neutral"
+        return TextReading(neutral(), 0.0, [warning], "none")
+    states, conf = encoder.run([text])
     if conf[0] < RELEVANT:
         warning = f"'{_short(text)}' does not describe an emotion; using neutral"
         return TextReading(neutral(), float(conf[0]), [warning], "none")
@@ -120,6 +139,11 @@ def text_emotion(
     gain = parse_intensity(intensity)
     if not isinstance(prompt, str) or not prompt.strip():
         return TextReading(neutral(), 0.0, ["empty emotion prompt; using neutral"], "none")
+    if _NEGATIVE.search(prompt):
+        raise InputError(
+            f"'{_short(prompt.strip())}' has a negative amount; amounts are 0 to 1.5 "
+            "(mixtures add emotions, e.g. '0.6 happy + 0.3 surprised')"
+        )
     total, confidence, warnings, sources = neutral(), 1.0, [], set()
     for term in (t.strip() for t in prompt.split("+")):
         if not term:
@@ -147,6 +171,28 @@ def _read_term(term: str, encoder: Encoder | None) -> TextReading:
     reading = encode_text(rest, encoder)
     reading.state = reading.state * weight
     return reading
+
+
+@lru_cache(maxsize=1)
+def shipped_words() -> WordVectors | None:
+    """The shipped word table (None where it is not installed)."""
+    path = asset_path(WORDS_FILE)
+    return WordVectors.load(path) if path.is_file() else None
+
+
+def names_a_word(text: str, words: WordVectors | None = None) -> bool:
+    """Whether `text` holds a known English word that is not a degree word, filler or one of
+    the most frequent words: gibberish and "not an emotion" name no feeling. Without a word
+    table every text passes (the encoder's relevance decides alone)."""
+    words = words if words is not None else shipped_words()
+    if words is None:
+        return True
+    for word in WORD.findall(text.lower()):
+        word = word.strip("'")
+        i = words.index.get(word)
+        if i is not None and word not in NON_FEELING_WORDS and words.weights[i] >= CONTENT_WEIGHT:
+            return True
+    return False
 
 
 def _short(text: str, limit: int = 40) -> str:
