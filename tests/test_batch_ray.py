@@ -26,6 +26,7 @@ RAY = Path(sys.executable).parent / "ray"
 # this keeps every Ray server of the test on loopback.
 RAY_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0", "RAY_USAGE_STATS_ENABLED": "0"}
 N_GOOD = 10
+START_TIMEOUT_S = 120
 
 
 def free_port() -> int:
@@ -35,8 +36,8 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def ray_head():
-    """`ray start --head --block` in its own process group, stopped in a finally."""
+def ray_head(tmp_path_factory):
+    """`ray start --head --block` in a session of its own, stopped in a finally."""
     if not RAY.is_file():
         pytest.skip("the ray command is not installed")
     port = free_port()
@@ -44,19 +45,17 @@ def ray_head():
     cmd = [str(RAY), "start", "--head", "--block", "--node-ip-address", "127.0.0.1",
            "--port", str(port), "--num-cpus", "2", "--include-dashboard", "false",
            "--object-store-memory", str(100 * 1024 * 1024), "--disable-usage-stats"]  # fmt: skip
-    head = subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        start_new_session=True,
-    )  # fmt: skip
+    log = tmp_path_factory.mktemp("ray") / "head.log"
+    with open(log, "w") as out:
+        head = subprocess.Popen(
+            cmd, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
-        deadline = time.monotonic() + 60
-        log = []
-        for text in head.stdout:
-            log.append(text)
-            if "Ray runtime started" in text or time.monotonic() > deadline:
-                break
-        if not any("Ray runtime started" in t for t in log):
-            pytest.fail("ray did not start:\n" + "".join(log[-20:]))
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while "Ray runtime started" not in log.read_text(errors="replace"):
+            if head.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("ray did not start:\n" + log.read_text(errors="replace")[-2000:])
+            time.sleep(0.2)
         yield f"127.0.0.1:{port}", head.pid
     finally:
         _stop(head)
