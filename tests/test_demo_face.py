@@ -167,3 +167,46 @@ def test_jaw_open_moves_chin_down_and_lower_teeth_with_it(face):
     below = face.vertices[:, 1] < face.vertices[14, 1] - 5 * MM
     inner = np.arange(len(d)) >= N_LANDMARKS * 4  # parts appended after the subdivided face
     assert (d[below & inner, 1] < 0).mean() > 0.9
+
+
+def test_neutral_mouth_is_neutral(face):
+    """The portrait's smile is out of the rest shape: a neutral width, corners not raised."""
+    v = face.vertices
+    width = v[291, 0] - v[61, 0]
+    assert 0.30 < width / (v[454, 0] - v[234, 0]) < 0.40  # the astronaut's smile was 0.47
+    lip_line = v[[13, 14], 1].mean()
+    assert v[291, 1] < lip_line + 1 * MM and v[61, 1] < lip_line + 1 * MM  # was 5 mm above
+
+
+# (target, landmark, axis, least movement as a share of the face height 10-152; signed)
+FULL_EXTENT = [
+    ("mouthFrownLeft", 291, 1, -0.05),  # AU15: corner down ~9 mm on a 177 mm face
+    ("mouthSmileLeft", 291, 1, 0.04),  # AU12: corner up
+    ("mouthSmileLeft", 291, 0, 0.03),  # and out
+    ("mouthStretchLeft", 291, 0, 0.05),  # AU20: corner out
+    ("mouthDimpleLeft", 291, 2, -0.025),  # AU14: corner drawn back
+    ("browDownLeft", 336, 1, -0.05),  # AU4: inner brow down
+    ("browDownLeft", 336, 0, -0.015),  # and toward the midline
+    ("browInnerUp", 336, 1, 0.05),  # AU1: inner brow up
+    ("browOuterUpLeft", 300, 1, 0.045),  # AU2
+    ("noseSneerLeft", 358, 1, 0.025),  # AU9: nose wing up
+    ("cheekSquintLeft", 330, 1, 0.025),  # AU6: cheek up
+    ("eyeSquintLeft", 374, 1, 0.02),  # AU7: lower lid up
+    ("eyeWideLeft", 386, 1, 0.018),  # AU5: upper lid up
+    ("mouthShrugLower", 17, 1, 0.02),  # AU17: chin and lower lip up
+]
+
+
+@pytest.mark.parametrize(("name", "landmark", "axis", "share"), FULL_EXTENT)
+def test_targets_reach_their_full_extent(face, name, landmark, axis, share):
+    height = face.vertices[10, 1] - face.vertices[152, 1]
+    moved = face.targets[ARKIT_NAMES.index(name)][landmark, axis]
+    assert np.sign(moved) == np.sign(share) and abs(moved) >= abs(share) * height, (name, moved)
+
+
+def test_press_thins_the_lips_and_inner_brow_lifts_more_than_the_tail(face):
+    press = face.targets[ARKIT_NAMES.index("mouthPressLeft")]
+    press = press + face.targets[ARKIT_NAMES.index("mouthPressRight")]
+    assert press[0, 1] < -1 * MM and press[17, 1] > 1 * MM  # outer lip edges close in
+    up = face.targets[ARKIT_NAMES.index("browInnerUp")]
+    assert up[336, 1] - up[300, 1] > 5 * MM  # oblique (sad, fear), not a whole-brow lift

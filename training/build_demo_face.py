@@ -50,7 +50,7 @@ MIDLINE = [10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 164, 0, 13, 14, 
 
 SKIN = np.array([0.72, 0.42, 0.31])
 LIPS = np.array([0.50, 0.17, 0.16])
-BROWS = np.array([0.16, 0.09, 0.06])
+BROWS = np.array([0.07, 0.04, 0.03])
 CAVITY = np.array([0.10, 0.025, 0.025])
 TONGUE = np.array([0.55, 0.16, 0.16])
 TEETH = np.array([0.80, 0.76, 0.66])
@@ -323,6 +323,39 @@ def fix_mouth(v: np.ndarray, faces: np.ndarray, up: list[int], lo: list[int]) ->
     return v + harmonic(lap, fixed, values)
 
 
+# The astronaut smiles: her mouth is 71 mm wide with its corners 5 mm above the lip line and
+# pulled 22 mm back. A neutral mouth of a face this size is about 54 mm wide with level corners.
+NEUTRAL_MOUTH_WIDTH = 54 * MM
+# Lowers the corners from 5 mm above the lip line to level with it (0.5 mm above). Lowering them
+# to 1.5 mm below (6.5 mm) made the image read-out's round trip fall from 14/14 to 12/14: the
+# tracker then took the turned angry and contempt renders for disgusted and happy.
+CORNER_DROP = 4.5 * MM
+CORNER_FORWARD = 5 * MM  # the narrower mouth sits further forward on the arch of the teeth
+RELAX_RADIUS = 42 * MM
+
+
+def relax_smile(v: np.ndarray, faces: np.ndarray) -> np.ndarray:
+    """Take the portrait's smile out of the neutral shape: the lip contours narrowed to a
+    neutral width, their corners lowered and brought forward (more at the corners, t² along the
+    mouth), the rest of the face following harmonically and still beyond RELAX_RADIUS."""
+    lap = cotan_laplacian(v, faces)
+    lips = np.unique(LIP_INNER_UP + LIP_INNER_LO + LIP_OUTER_UP + LIP_OUTER_LO)
+    half = v[291, 0]
+    t = v[lips, 0] / half
+    shift = np.stack(
+        [
+            (0.5 * NEUTRAL_MOUTH_WIDTH / half - 1.0) * v[lips, 0],
+            -CORNER_DROP * t**2,
+            CORNER_FORWARD * t**2,
+        ],
+        axis=1,
+    )
+    dist = graph_distances(v, faces, list(lips))
+    far = np.setdiff1d(np.flatnonzero(dist > RELAX_RADIUS), lips)
+    fixed = np.concatenate([lips, far])
+    return v + harmonic(lap, fixed, np.concatenate([shift, np.zeros((len(far), 3))]))
+
+
 # --------------------------------------------------------------------------- the face surface
 
 
@@ -450,27 +483,29 @@ def lid_targets(s: Surface) -> dict[str, np.ndarray]:
         d = np.concatenate([shape_u * [dx, du, 0], shape_l * [dx, dl, 0]])
         return s.field(handles, d, radius)
 
-    cheek = s.field(s.chain([346, 347, 348, 349]), [0, 1.5 * MM, 0.5 * MM], 14 * MM)
+    cheek = s.field(s.chain([346, 347, 348, 349]), [0, 2.5 * MM, 1.0 * MM], 16 * MM)
     return {
         "eyeBlinkLeft": blink,
         "eyeLookDownLeft": lids(-2.5 * MM, -1.2 * MM, 12 * MM),
         "eyeLookInLeft": lids(0, 0, 10 * MM, dx=-1.2 * MM),
         "eyeLookOutLeft": lids(0, 0, 10 * MM, dx=1.2 * MM),
         "eyeLookUpLeft": lids(1.8 * MM, 1.0 * MM, 12 * MM),
-        "eyeSquintLeft": lids(-1.0 * MM, 2.4 * MM, 12 * MM) + cheek,
-        "eyeWideLeft": lids(3.0 * MM, -0.6 * MM, 14 * MM),
+        "eyeSquintLeft": lids(-1.5 * MM, 3.4 * MM, 12 * MM) + cheek,
+        "eyeWideLeft": lids(3.8 * MM, -1.0 * MM, 14 * MM),
     }
 
 
 def brow_targets(s: Surface) -> dict[str, np.ndarray]:
     v = s.v
     brow = s.chain([300, 293, 334, 296, 336]) + s.chain([276, 283, 282, 295, 285])
-    inner_l = s.chain(BROW_L_INNER[:2]) + s.chain(BROW_L_INNER[2:])
-    inner = inner_l + [int(s.mirror[i]) for i in inner_l]
     inner_w = np.clip((v[brow, 0] - v[300, 0]) / (v[336, 0] - v[300, 0]), 0, 1)[:, None]
-    down = s.field(brow, inner_w * [-1.5 * MM, -5 * MM, 0.6 * MM] + [0, -1.5 * MM, 0], 22 * MM)
-    outer = s.field(brow, (1 - inner_w) * [0, 6 * MM, 0] + [0, 1 * MM, 0], 24 * MM)
-    inner_up = s.field([*inner, 9, 151], [0, 6 * MM, 0.5 * MM], 26 * MM)
+    # AU4: the inner brows come down hard and together, the outer ends less (a V)
+    down = s.field(brow, inner_w * [-3.5 * MM, -6.5 * MM, 1.5 * MM] + [0, -3 * MM, 0], 24 * MM)
+    outer = s.field(brow, (1 - inner_w) * [0, 8 * MM, 0] + [0, 1 * MM, 0], 24 * MM)
+    # AU1: the inner ends rise, the tails hardly (the oblique brow of sadness and fear)
+    both = brow + [int(s.mirror[i]) for i in brow]
+    lift = np.concatenate([inner_w, inner_w]) ** 1.5 * [0, 9 * MM, 0.5 * MM] + [0, 1 * MM, 0]
+    inner_up = s.field([*both, 9], np.concatenate([lift, [[0, 6 * MM, 0.5 * MM]]]), 26 * MM)
     return {"browDownLeft": down, "browInnerUp": inner_up, "browOuterUpLeft": outer}
 
 
@@ -490,10 +525,10 @@ def mouth_targets(s: Surface, jaw: np.ndarray, pivot: np.ndarray) -> dict[str, n
     out["mouthClose"] = -lower_lip[:, None] * out["jawOpen"]
 
     corner_l = [291, 308, *s.chain([291, 409])[1:2], *s.chain([291, 375])[1:2]]
-    out["mouthSmileLeft"] = s.field(corner_l, [3.5 * MM, 6 * MM, -2.5 * MM], 30 * MM)
-    out["mouthFrownLeft"] = s.field(corner_l, [1 * MM, -5 * MM, -0.5 * MM], 26 * MM)
-    out["mouthDimpleLeft"] = s.field(corner_l, [2.5 * MM, 0.5 * MM, -3 * MM], 18 * MM)
-    out["mouthStretchLeft"] = s.field(corner_l, [6 * MM, -2 * MM, -1.5 * MM], 30 * MM)
+    out["mouthSmileLeft"] = s.field(corner_l, [6 * MM, 8 * MM, -5 * MM], 32 * MM)
+    out["mouthFrownLeft"] = s.field(corner_l, [1.5 * MM, -10 * MM, 0.5 * MM], 26 * MM)
+    out["mouthDimpleLeft"] = s.field(corner_l, [4 * MM, 0.5 * MM, -5 * MM], 20 * MM)
+    out["mouthStretchLeft"] = s.field(corner_l, [10 * MM, -4 * MM, -3 * MM], 30 * MM)
     out["mouthLeft"] = s.field(lips, [7 * MM, 0, 0], 22 * MM)
 
     x = v[lips, 0] / x_half
@@ -528,18 +563,18 @@ def mouth_targets(s: Surface, jaw: np.ndarray, pivot: np.ndarray) -> dict[str, n
     out["mouthRollUpper"] = s.field(s.lip_up[1:-1] + up_outer, roll_up, 10 * MM)
 
     chin = s.chain([18, 200, 199, 175])
-    out["mouthShrugLower"] = s.field(lips + chin, [0, 3 * MM, 1.5 * MM], 20 * MM)
-    out["mouthShrugUpper"] = s.field(lips_up + s.lip_lo, [0, 2.5 * MM, 1.5 * MM], 16 * MM)
+    out["mouthShrugLower"] = s.field(lips + chin, [0, 4.5 * MM, 2 * MM], 20 * MM)
+    out["mouthShrugUpper"] = s.field(lips_up + s.lip_lo, [0, 3.5 * MM, 2 * MM], 16 * MM)
 
     press = np.zeros((len(lips), 3))
-    press[n_up : len(lips_up), 1] = -1.5 * MM
-    press[len(lips_up) + n_lo :, 1] = 1.5 * MM
+    press[n_up : len(lips_up), 1] = -2 * MM
+    press[len(lips_up) + n_lo :, 1] = 2 * MM
     press[:, 2] = -0.8 * MM
     out["mouthPressLeft"] = s.field(lips, press, 12 * MM) * side[:, None]
 
-    lower_down = s.field(lips_lo, [0, -6 * MM, 0.5 * MM], 18 * MM)
+    lower_down = s.field(lips_lo, [0, -7 * MM, 0.5 * MM], 18 * MM)
     out["mouthLowerDownLeft"] = lower_down * side[:, None]
-    upper_up = s.field(lips_up, [0, 5 * MM, 0.5 * MM], 14 * MM)
+    upper_up = s.field(lips_up, [0, 6 * MM, 0.5 * MM], 14 * MM)
     out["mouthUpperUpLeft"] = upper_up * side[:, None]
     return out
 
@@ -550,9 +585,9 @@ def cheek_nose_targets(s: Surface) -> dict[str, np.ndarray]:
     puff = puff_l + s.mirrored(puff_l)
     lips = s.lip_up + s.lip_lo
     puff += s.field(lips, [0, 0, 2 * MM], 12 * MM)
-    squint = s.field(s.chain([330, 347, 346, 340, 345]), [0, 3 * MM, 1.5 * MM], 20 * MM)
+    squint = s.field(s.chain([330, 347, 346, 340, 345]), [0, 5 * MM, 2.5 * MM], 22 * MM)
     sneer_handles = NOSE_WING_L + [int(i) for i in (357, 343, 412, 399, 437)]
-    sneer = s.field(sneer_handles, [0, 3.5 * MM, 0.8 * MM], 16 * MM)
+    sneer = s.field(sneer_handles, [0, 5 * MM, 1.2 * MM], 18 * MM)
     return {"cheekPuff": puff, "cheekSquintLeft": squint, "noseSneerLeft": sneer}
 
 
@@ -799,8 +834,11 @@ def eyeball(s: Surface, iris_landmarks: np.ndarray, lid_points: np.ndarray) -> t
 # --------------------------------------------------------------------------- colours & assembly
 
 
-def polygon_mask(points_xy: np.ndarray, polygon: np.ndarray, soft: float) -> np.ndarray:
-    """1 inside `polygon` (xy), 0 outside, blended over `soft` metres across its edge."""
+def polygon_mask(
+    points_xy: np.ndarray, polygon: np.ndarray, soft: float, grow: float = 0.0
+) -> np.ndarray:
+    """1 inside `polygon` (xy) grown by `grow` metres, 0 outside, blended over `soft` metres
+    across its edge."""
     from matplotlib.path import Path as MplPath
 
     inside = MplPath(polygon).contains_points(points_xy)
@@ -808,20 +846,20 @@ def polygon_mask(points_xy: np.ndarray, polygon: np.ndarray, soft: float) -> np.
     ab = b - a
     t = np.clip(((points_xy[:, None] - a[None]) * ab[None]).sum(-1) / (ab * ab).sum(-1), 0, 1)
     d = np.linalg.norm(points_xy[:, None] - (a[None] + t[..., None] * ab[None]), axis=2).min(1)
-    return smoothstep(0.5 + np.where(inside, d, -d) / soft)
+    return smoothstep(0.5 + (np.where(inside, d, -d) + grow) / soft)
 
 
 def skin_colors(s: Surface) -> np.ndarray:
     v = s.v
     xy = v[:, :2]
     lips = polygon_mask(xy, v[LIP_OUTER_UP + LIP_OUTER_LO[-2:0:-1], :2], 1.2 * MM)
-    brow_l = polygon_mask(xy, v[BROW_L, :2], 2.5 * MM)
+    brow_l = polygon_mask(xy, v[BROW_L, :2], 1.6 * MM, grow=0.3 * MM)
     brows = np.maximum(brow_l, brow_l[s.mirror])
     cheek_c = v[[CHEEK_L, int(s.mirror[CHEEK_L])]]
     blush = np.exp(-((np.linalg.norm(v[:, None] - cheek_c[None], axis=2).min(1) / (16 * MM)) ** 2))
     colors = SKIN * (1 + 0.10 * blush[:, None] * np.array([0.2, -0.5, -0.5]))
     colors = (1 - lips)[:, None] * colors + lips[:, None] * LIPS
-    return (1 - 0.8 * brows)[:, None] * colors + 0.8 * brows[:, None] * BROWS
+    return (1 - 0.92 * brows)[:, None] * colors + 0.92 * brows[:, None] * BROWS
 
 
 def assemble(s: Surface, deltas: dict[str, np.ndarray], parts: list[Part]) -> tuple:
@@ -852,7 +890,7 @@ def build() -> dict[str, np.ndarray]:
     faces = orient(tessellation_triangles(), v[:468])
     v, perm = align_and_symmetrise(v, faces)
     faces = symmetric_topology(faces, v, perm)
-    base = fix_mouth(v[:468], faces, LIP_INNER_UP, LIP_INNER_LO)
+    base = relax_smile(fix_mouth(v[:468], faces, LIP_INNER_UP, LIP_INNER_LO), faces)
     iris = v[468:]
     sv, sfaces = subdivide(base, faces)
     s = Surface(sv, sfaces, perm[:468], faces)
