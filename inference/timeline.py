@@ -148,9 +148,13 @@ class EmotionTimeline:
         if not late:
             return None
         unused = sum(s.start >= duration for s in late)
-        what = f"{len(late)} timeline segment{'s' if len(late) > 1 else ''}"
+        what = (
+            f"{len(late)} timeline segments reach"
+            if len(late) > 1
+            else "a timeline segment reaches"
+        )
         tail = f" ({unused} entirely)" if unused else ""
-        return f"{what} reach past the clip's end ({duration:.2f} s){tail}; that part is not used"
+        return f"{what} past the clip's end ({duration:.2f} s){tail}; that part is not used"
 
     def change_times(self) -> list[float]:
         """Times where the emotion changes (segment borders whose two sides differ)."""
