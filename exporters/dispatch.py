@@ -12,7 +12,7 @@ from emosync.exporters.pieces import Progress
 from emosync.inference.facecurves import FaceCurves
 
 SUFFIXES = (".glb", ".gltf", ".csv", ".json", ".npz")
-READABLE = (".csv", ".json", ".npz")
+READABLE = (".csv", ".json", ".npz", ".glb", ".gltf")
 
 
 def _suffix(path: Path, allowed: tuple[str, ...], what: str) -> str:
@@ -55,7 +55,12 @@ def export(
 
 
 def read(path: str | Path) -> FaceCurves:
-    """Read FaceCurves from a Live Link CSV, FaceCurves JSON or NPZ."""
+    """Read FaceCurves from a Live Link CSV, FaceCurves JSON or NPZ, or the blendshape weights
+    of a GLB/glTF's first animation (exporters.gltf_read)."""
     path = Path(path)
     suffix = _suffix(path, READABLE, "read")
+    if suffix in (".glb", ".gltf"):
+        from emosync.exporters.gltf_read import read_gltf_curves
+
+        return read_gltf_curves(path)
     return read_livelink_csv(path) if suffix == ".csv" else read_curves(path)
