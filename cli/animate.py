@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import shutil
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from emosync.atomic import atomic_set, check_writable
@@ -20,7 +24,7 @@ from emosync.studio.options import GLTF_SUFFIXES, animate_options, check_rig_out
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("animate", help="animate a voice clip into ARKit curves")
-    p.add_argument("audio", help="voice clip: WAV, FLAC, OGG or MP3")
+    p.add_argument("audio", help="voice clip: WAV, FLAC, OGG or MP3 ('-': read it from stdin)")
     p.add_argument(
         "-o",
         "--output",
@@ -75,6 +79,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
+@contextlib.contextmanager
+def stdin_audio(value: str) -> Iterator[str]:
+    """The audio path; for '-', stdin copied to a temporary file named "stdin" (in blocks, so
+    memory stays small), removed afterwards."""
+    if value != "-":
+        yield value
+        return
+    if sys.stdin is None or sys.stdin.isatty():
+        raise InputError("'-' reads the audio from stdin: pipe a file in (cat a.wav | emosync …)")
+    with tempfile.TemporaryDirectory(prefix="emosync-stdin-") as folder:
+        path = Path(folder) / "stdin"
+        with path.open("wb") as f:
+            shutil.copyfileobj(sys.stdin.buffer, f, 1 << 20)
+        if path.stat().st_size == 0:
+            raise InputError("stdin held no audio (0 bytes)")
+        yield str(path)
+
+
 def run(args: argparse.Namespace) -> int:
     outputs = [Path(o) for o in args.output]
     for out in outputs:
@@ -110,7 +132,8 @@ def run(args: argparse.Namespace) -> int:
     if args.mesh and not Path(args.mesh).is_file():
         raise InputError(f"mesh {args.mesh} not found")
     flame = flame_rig(args)  # loaded and fitted before the (longer) animation
-    curves = animate(args.audio, options, progress=ProgressBar("animating"))
+    with stdin_audio(args.audio) as audio:
+        curves = animate(audio, options, progress=ProgressBar("animating"))
     for warning in curves.metadata.get("warnings", []):
         print(f"emosync: warning: {warning}", file=sys.stderr)
     if flame is not None:

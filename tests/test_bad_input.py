@@ -139,6 +139,7 @@ CASES = [
     Case("MP3 corrupt (decoder notes)", ["animate", f"{I}/bad.mp3", "-o", "o.json"], "bad.mp3"),
     Case("audio silent", ["animate", f"{I}/silent.wav", "-o", "o.json"], "silent"),
     Case("audio too short", ["animate", f"{I}/tiny.wav", "-o", "o.json"], "too short"),
+    Case("audio from an empty stdin", ["animate", "-", "-o", "o.json"], "stdin held no audio"),
     Case("audio is a folder", ["animate", f"{I}/folder.wav", "-o", "o.json"], "directory"),
     Case(
         "audio in unreadable folder",
@@ -369,6 +370,7 @@ def _run(case: Case, base: Path) -> dict:
         _command(case, folder),
         cwd=folder,
         env=env,
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=300,
@@ -482,3 +484,18 @@ def test_missing_neural_model_is_said_once(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(neural, "default_model_path", lambda: tmp_path / "convertor.onnx")
     warnings = animate(voice, AnimateOptions()).metadata["warnings"]
     assert sum("convertor.onnx" in w for w in warnings) == 1, warnings
+
+
+def test_audio_from_stdin(tmp_path) -> None:
+    with (ROOT / "examples" / "hello.wav").open("rb") as voice:
+        done = subprocess.run(
+            [sys.executable, "-m", "emosync.cli.main", "animate", "-", "-o", "o.json", "-q"],
+            cwd=tmp_path,
+            stdin=voice,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    assert json.loads((tmp_path / "o.json").read_text())["metadata"]["name"] == "stdin"
