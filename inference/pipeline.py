@@ -30,6 +30,7 @@ from emosync.inference.features import frame_energy
 from emosync.inference.life import LifeSettings, life_frames
 from emosync.inference.neural import (
     MODEL_FPS,
+    NEURAL_BEATS_PHONETIC,
     auto_engine,
     model_available,
     neural_face,
@@ -76,6 +77,7 @@ def animate(
     info, audio_warnings = _check_source(source)
     timeline, expression, emotion_warnings = emotion_condition(options)
     emotion_warnings = [*audio_warnings, *emotion_warnings]
+    emotion_warnings += input_warnings(options, engine, timeline, source, info)
     if engine == "neural":
         return _animate_neural(
             source, info, options, timeline, expression, emotion_warnings, progress
@@ -108,6 +110,27 @@ def animate(
         "seed": options.seed,
     }
     return FaceCurves(float(options.fps), values, metadata=metadata)
+
+
+def input_warnings(
+    options: AnimateOptions,
+    engine: str,
+    timeline: EmotionTimeline,
+    source: str | Path | Audio,
+    info: AudioInfo | None,
+) -> list[str]:
+    """What a user should hear about before the work: a fallback they did not ask for, and
+    timeline segments that reach past the clip's end."""
+    warnings = []
+    no_text = not (options.transcript or "").strip()
+    if options.engine == "auto" and engine == "phonetic" and no_text and NEURAL_BEATS_PHONETIC:
+        warnings.append(  # auto picks phonetic without a transcript only when the model is gone
+            "the neural engine's model (convertor.onnx) is not installed; using the slower "
+            "phonetic engine (reinstall EmoSync, or pass --engine phonetic to silence this)"
+        )
+    duration = source.duration if isinstance(source, Audio) else info.duration if info else None
+    late = timeline.past_end_warning(duration) if duration is not None else None
+    return warnings + ([late] if late else [])
 
 
 def resolve_engine(engine: str, transcript: str | None = None) -> str:
