@@ -87,7 +87,8 @@ def export_gltf(
 
     Without `mesh` the scene is EmoSync's demo face. With `mesh` (a .glb/.gltf with morph
     targets named like ARKit blendshapes) the output is the user's file, everything kept, with
-    one more animation. `max_active_targets` keeps the k largest weights of each frame.
+    one more animation, placed first (the one viewers and Blender's importer play).
+    `max_active_targets` keeps the k largest weights of each frame.
     """
     path = Path(path)
     suffix = _suffix(path)
