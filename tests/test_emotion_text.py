@@ -162,19 +162,6 @@ def test_shipped_head_is_float_and_encoder_int8():
     assert "head float32" in emotion_text.default_encoder().model.metadata["quantization"]
 
 
-def test_soup_is_the_mean_of_the_weights():
-    import torch
-
-    from emosync.training.emotion_text import finetune
-
-    nets = [torch.nn.Linear(3, 2) for _ in range(3)]
-    merged = finetune.soup(nets)
-    for name in ("weight", "bias"):
-        mean = torch.stack([getattr(n, name).detach() for n in nets]).mean(0)
-        torch.testing.assert_close(getattr(merged, name).detach(), mean)
-    assert merged is not nets[0] and not merged.training
-
-
 def test_interpolate_walks_from_the_start_to_the_tuned_weights():
     import torch
 
@@ -191,177 +178,6 @@ def test_interpolate_walks_from_the_start_to_the_tuned_weights():
         assert merged.steps.item() == 9 and merged is not tuned and not merged.training
     with pytest.raises(ValueError, match="alpha"):
         finetune.interpolate(start, tuned, 1.5)
-
-
-def test_layer_decay_lowers_the_rates_of_lower_layers():
-    from emosync.training.emotion_text import finetune
-
-    assert finetune.layer_rates(1e-4, 3, 1.0) == [1e-4] * 3
-    rates = finetune.layer_rates(1e-4, 3, 0.5)
-    assert rates == pytest.approx([2.5e-5, 5e-5, 1e-4])
-
-
-def test_rank_loss_asks_for_half_the_target_gap_within_a_category():
-    import torch
-
-    from emosync.training.emotion_text import finetune
-
-    targets = torch.zeros(4, 7)
-    targets[:, 0] = torch.tensor([1.4, 0.4, 0.45, 0.0])
-    targets[3, 1] = 1.0
-    classes = torch.tensor([0, 0, 0, 1])
-    reads = targets.clone()
-    reads[:, 0] = torch.tensor([0.9, 0.4, 0.2, 0.0])  # 0.5 above 0.4 and 0.7 above 0.2
-    assert finetune.rank_loss(reads, targets, classes).item() == pytest.approx(0.0, abs=1e-6)
-    reads[0, 0] = 0.7  # 0.3 above 0.4 where half the gap is 0.5; 0.5 above 0.2 still enough
-    assert finetune.rank_loss(reads, targets, classes).item() == pytest.approx(0.2 / 2, abs=1e-6)
-    # pairs closer than RANK_MIN_GAP (0.4 vs 0.45) and pairs across categories are not ranked
-    assert finetune.rank_loss(reads[1:], targets[1:], classes[1:]).item() == 0.0
-
-
-def test_a_lifting_rank_loss_raises_the_stronger_reading_and_leaves_the_weaker_alone():
-    import torch
-
-    from emosync.training.emotion_text import finetune
-
-    targets = torch.zeros(2, 7)
-    targets[:, 0] = torch.tensor([1.0, 0.3])
-    classes = torch.zeros(2, dtype=torch.long)
-    losses = {}
-    for lift in (False, True):
-        reads = targets.clone()
-        reads[:, 0] = torch.tensor([0.5, 0.4])  # 0.1 apart where half the 0.7 gap asks 0.35
-        reads.requires_grad_(True)
-        loss = finetune.rank_loss(reads, targets, classes, lift=lift)
-        loss.backward()
-        losses[lift] = (loss.item(), reads.grad[0, 0].item(), reads.grad[1, 0].item())
-    assert losses[False] == pytest.approx((0.25, -1.0, 1.0))  # sinks "weak" as much as it lifts
-    assert losses[True] == pytest.approx((0.25, -1.0, 0.0))  # the same shortfall, lifted only
-
-
-def test_a_rank_loss_above_a_floor_leaves_pairs_with_a_weak_prompt_alone():
-    import torch
-
-    from emosync.training.emotion_text import finetune
-
-    targets = torch.zeros(3, 7)
-    targets[:, 0] = torch.tensor([1.4, 1.0, 0.3])
-    classes = torch.zeros(3, dtype=torch.long)
-    reads = targets.clone()
-    reads[:, 0] = torch.tensor([1.0, 1.0, 1.2])  # both pairs over "weak" and 1.4 vs 1.0 unmet
-    everything = finetune.rank_loss(reads, targets, classes).item()
-    assert everything == pytest.approx((0.2 + 0.75 + 0.55) / 3)
-    # above 0.8: only the pair whose weaker target (1.0) reaches it is ranked
-    top = finetune.rank_loss(reads, targets, classes, above=0.8).item()
-    assert top == pytest.approx(0.2)
-
-
-def test_ladder_pairs_are_ranked_only_within_their_ladder():
-    import torch
-
-    from emosync.training.emotion_text import finetune
-
-    targets = torch.zeros(4, 7)
-    targets[:, 0] = torch.tensor([0.3, 1.0, 0.3, 1.0])
-    classes = torch.zeros(4, dtype=torch.long)
-    reads = targets.clone()
-    reads[:, 0] = torch.tensor([0.3, 0.7, 0.9, 1.0])  # ladder 0 fine (0.4 apart), ladder 1 not
-    groups = torch.tensor([0, 0, 1, 1])
-    # within ladder 1: 0.1 above where half the gap is 0.35; the mean over both ladders' pairs
-    assert finetune.rank_loss(reads, targets, classes, groups).item() == pytest.approx(0.25 / 2)
-    assert finetune.rank_loss(reads, targets, classes, torch.tensor([-1, -1, 1, 1])).item() == (
-        pytest.approx(0.25)
-    )  # -1: in no ladder
-    # without groups, pairs across ladders count too: ladder 0's 0.7 reads under ladder 1's 0.9
-    assert finetune.rank_loss(reads, targets, classes).item() == pytest.approx((0.55 + 0.25) / 4)
-    texts, states, relevant, cls, grp = finetune.with_ladders(
-        ["x"], targets[:1], torch.ones(1), classes[:1],
-        [[("barely sad", [0, 0, 0, 0, 0, 0.2, 0], 5), ("sad", [0, 0, 0, 0, 0, 1.0, 0], 5)]],
-    )  # fmt: skip
-    assert texts == ["x", "barely sad", "sad"] and grp.tolist() == [-1, 0, 0]
-    assert cls.tolist() == [0, 5, 5] and relevant.tolist() == [1, 1, 1]
-    assert states[1:, 5].tolist() == pytest.approx([0.2, 1.0])
-
-
-def test_ladders_stay_out_of_the_relevance_loss():
-    """Every ladder prompt is about a feeling: counted in the relevance loss, it would tilt the
-    balance between relevant and unrelated text in every step that carries ladders."""
-    import torch
-
-    from emosync.training.emotion_text import finetune
-
-    reads = torch.zeros(3, 7)  # read as asked: only the relevance term is left
-    relevant, classes = torch.tensor([0.0, 1.0, 1.0]), torch.full((3,), -1)
-    logit = torch.tensor([-1.0, -4.0, -4.0])  # the two ladder rungs read as unrelated
-
-    def loss(n: int, groups=None) -> float:
-        return finetune.head_loss(
-            reads[:n], logit[:n], reads[:n], relevant[:n], classes[:n], groups=groups
-        ).item()
-
-    assert loss(3, torch.tensor([-1, 0, 0])) == pytest.approx(loss(1))
-    assert loss(3) > loss(1) + 0.5  # without groups the rungs count
-
-
-def test_ladders_climb_through_the_degree_words():
-    from emosync.training.emotion_text import prompts
-
-    skip = prompts.validation_words()
-    built = prompts.ladders(seed=3, n=200, skip=skip)
-    assert len(built) == 200 and all(len(ladder) == len(prompts.LADDER_RUNGS) for ladder in built)
-    for ladder in built:
-        amounts = [sum(e.state) for e in ladder]
-        assert amounts == sorted(amounts) and amounts[0] < amounts[-1], [e.text for e in ladder]
-        assert not any(prompts._uses(e.text, skip) for e in ladder)
-    assert len({ladder[2].text for ladder in built}) > 150
-
-
-def test_a_ladder_floor_puts_the_word_negated_under_its_weakest_degree():
-    from emosync.training.emotion_text import prompts
-
-    skip = prompts.validation_words()
-    unfloored = prompts.ladders(seed=3, n=50, skip=skip)
-    floored = prompts.ladders(seed=3, n=50, skip=skip, negated=True)
-    assert all(len(ladder) == len(prompts.LADDER_RUNGS) + 1 for ladder in floored)
-    words = {w for _c, w, _b in prompts._adjectives(skip)}
-    for ladder in floored:
-        axis = int(np.argmax(ladder[-1].state))
-        amounts = [e.state[axis] for e in ladder]
-        assert amounts[0] == 0.0 and amounts[1:] == sorted(amounts[1:]) and amounts[1] > 0.0
-        plain = [w for w in words if w in ladder[3].text]  # the plain rung holds the word
-        assert any(n.format(a=w) in ladder[0].text for n in prompts.NEGATIONS for w in plain)
-        assert not any(prompts._uses(e.text, skip) for e in ladder)
-    # the floor only adds a rung: the first ladder's degrees are drawn as without it
-    assert [e.text for e in floored[0][1:]] == [e.text for e in unfloored[0]]
-    assert all(len(ladder) == len(prompts.LADDER_RUNGS) for ladder in unfloored)
-
-
-def test_a_negated_rung_is_ranked_on_its_word_but_kept_out_of_the_category_loss():
-    import torch
-
-    from emosync.training.emotion_text import finetune
-
-    states = torch.zeros(2, 7)
-    states[1, 4] = 0.5  # "barely happy"; row 0 is "not happy", none of it
-    classes = torch.tensor([4, 4])  # both rungs carry the ladder's category
-    groups = torch.tensor([0, 0])
-    relevant, logit = torch.ones(2), torch.zeros(2)
-    reads = states.clone()
-    reads[0, 0] = 0.4  # "not happy" read as some anger: the category loss would pull it to happy
-
-    def loss(rank_weight: float, rows) -> float:
-        return finetune.head_loss(
-            reads[rows], logit[rows], states[rows], relevant[rows], classes[rows],
-            rank_weight=rank_weight, groups=groups[rows],
-        ).item()  # fmt: skip
-
-    mse = torch.nn.functional.mse_loss(reads, states).item()  # ladders: no relevance term
-    ce = torch.nn.functional.cross_entropy(torch.log(reads[1:] + finetune.CE_FLOOR), classes[1:])
-    assert loss(0.0, [0, 1]) == pytest.approx(mse + finetune.CE_WEIGHT * ce.item())
-    # ranked: "barely happy" must read 0.25 above "not happy" (half the 0.5 gap); it reads 0.5
-    assert loss(1.0, [0, 1]) == pytest.approx(loss(0.0, [0, 1]))
-    reads[1, 4] = 0.1  # now only 0.1 above: a shortfall of 0.15, in both ranking terms
-    assert loss(1.0, [0, 1]) - loss(0.0, [0, 1]) == pytest.approx(0.3, abs=1e-6)
 
 
 def test_degree_ladder_needs_a_strict_climb_and_a_weak_bottom():
@@ -381,46 +197,6 @@ def test_degree_ladder_needs_a_strict_climb_and_a_weak_bottom():
 
     bare = [("livid", "angry", 1.4), ("cross", "angry", 0.5), ("irked", "angry", 0.6)]
     assert evaluate.degree_ladder(predict, bare) == pytest.approx(1 / 3)
-
-
-def test_calibration_restores_a_squeezed_scale_and_keeps_the_order():
-    import torch
-
-    from emosync.training.emotion_text import export, finetune
-
-    head = export.EmotionHead()
-    amounts = torch.tensor([[0.0], [0.3], [1.0], [1.7]])
-    torch.testing.assert_close(head.calibrate(amounts), amounts)  # the identity until fitted
-    assert finetune.isotonic(np.array([1.0, 3.0, 2.0, 4.0, 0.0, 5.0])).tolist() == [
-        1.0, 2.25, 2.25, 2.25, 2.25, 5.0,
-    ]  # fmt: skip
-    rng = np.random.default_rng(0)
-    targets = rng.uniform(0.0, 1.5, 4000)
-    squeezed = 0.5 * targets + 0.3 + rng.normal(0.0, 0.03, 4000)  # weak read high, strong low
-    knots, values = finetune.fit_calibration(squeezed, targets, len(head.knots))
-    assert np.all(np.diff(knots) > 0) and np.all(np.diff(values) >= 0)
-    assert not head.calibrated  # an unfitted map stays out of the graph
-    head.set_calibration(torch.from_numpy(knots), torch.from_numpy(values))
-    assert head.calibrated
-    fixed = head.calibrate(torch.tensor([[0.4], [0.65], [0.95]])).squeeze(-1).numpy()
-    assert fixed == pytest.approx([0.2, 0.7, 1.3], abs=0.08)
-
-
-def test_calibration_can_leave_the_low_end_as_read():
-    """With keep_below the map is the identity up to that amount (a negated prompt the model
-    reads low is not lifted) and the isotonic fit above it."""
-    from emosync.training.emotion_text import finetune
-
-    rng = np.random.default_rng(1)
-    targets = rng.uniform(0.0, 1.5, 4000)
-    low = 0.5 * targets + rng.normal(0.0, 0.03, 4000)  # everything read at half its amount
-    lifted = np.interp([0.1, 0.2], *finetune.fit_calibration(low, targets, 16))
-    assert lifted == pytest.approx([0.2, 0.4], abs=0.06)
-    knots, values = finetune.fit_calibration(low, targets, 16, keep_below=0.25)
-    assert 0.25 in knots.tolist() and np.all(np.diff(knots) > 0) and np.all(np.diff(values) >= 0)
-    kept = np.interp([0.1, 0.2, 0.25, 0.6], knots, values)
-    assert kept[:3] == pytest.approx([0.1, 0.2, 0.25], abs=1e-6)
-    assert kept[3] == pytest.approx(1.2, abs=0.08)
 
 
 def test_strength_compares_strong_and_mild_words_with_the_plain_one():
@@ -619,26 +395,6 @@ def test_validation_counts_emotion_prompts_read_as_unrelated():
                 ("blue", "sad", 0.7), ("a blue face", "sad", 0.7)]  # fmt: skip
     val = evaluate.score_validation(predict, examples, {"sad": ("sad", 1.0)}, ["a chair"])
     assert val["recognised"] == 0.5 and val["unrelated_rejected"] == 0.0
-
-
-@pytest.mark.slow
-def test_training_smoke_run(tmp_path):
-    """A few epochs on a sliver of the prompts, exported (float32) and read back."""
-    out = tmp_path / "assets"
-    report = tmp_path / "report.json"
-    proc = subprocess.run(
-        [sys.executable, str(TRAINING / "train.py"), "--out", str(out), "--scale", "0.02",
-         "--epochs", "2", "--no-int8", "--cache", str(tmp_path / "cache"),
-         "--report", str(report), "--no-word-vectors"],
-        capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    manifest = json.loads((out / "MANIFEST.json").read_text())
-    assert set(manifest) == {"emotion_text.onnx", "tokenizer.json"}
-    states, conf = TextEncoder(out / "emotion_text.onnx").run(["happy", "a wooden chair"])
-    assert states.shape == (2, 7) and conf.shape == (2,)
-    scores = json.loads(report.read_text())["onnx"]
-    assert 0.0 <= scores["category_accuracy"] <= 1.0
 
 
 @pytest.mark.slow

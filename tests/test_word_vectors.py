@@ -124,19 +124,3 @@ def test_a_shares_only_head_reads_amount_and_relevance_from_the_sentence_alone()
     torch.testing.assert_close(la, lb)  # relevance: the sentence only
     torch.testing.assert_close(ia.sum(-1), ib.sum(-1))  # amount: the sentence only
     assert not torch.allclose(ia, ib, atol=1e-4)  # the shares follow the words
-
-
-def test_a_word_amount_head_reads_the_amount_from_the_words_and_the_relevance_from_the_sentence():
-    import torch
-
-    from emosync.training.emotion_text import export
-
-    torch.manual_seed(0)
-    head = export.EmotionHead(dim=12, hidden=16, word_dim=5, word_amount=True).eval()
-    sentence = torch.randn(3, 12)
-    words_a, words_b = torch.randn(3, 5), torch.randn(3, 5)
-    with torch.no_grad():
-        (ia, la), (ib, lb) = (head(torch.cat([sentence, w], dim=1)) for w in (words_a, words_b))
-    torch.testing.assert_close(la, lb)  # relevance: the sentence only
-    assert not torch.allclose(ia.sum(-1), ib.sum(-1), atol=1e-4)  # amount: the words too
-    assert not export.EmotionHead(dim=12, hidden=16, word_amount=True).word_amount  # no words

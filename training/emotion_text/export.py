@@ -26,7 +26,6 @@ MODEL_NAME = "emotion_text.onnx"
 TOKENIZER_NAME = "tokenizer.json"
 WORDS_NAME = "words.npz"
 WORD_HIDDEN = 64  # EmotionHead's layer over the word vector (read by the shares, not the relevance)
-CALIBRATION_KNOTS = 16  # knots of the head's amount calibration (EmotionHead.calibrate)
 
 
 class EmotionHead(nn.Module):
@@ -42,45 +41,23 @@ class EmotionHead(nn.Module):
         hidden: int = 256,
         dropout: float = 0.1,
         word_dim: int = 0,
-        word_amount: bool = False,
     ) -> None:
         super().__init__()
         self.body = nn.Sequential(
             nn.Linear(dim, hidden), nn.GELU(), nn.Dropout(dropout),
             nn.Linear(hidden, hidden), nn.GELU(), nn.Dropout(dropout),
         )  # fmt: skip
-        # word_dim > 0: the input ends with a word vector that the shares read (and the amount
-        # too with word_amount); the relevance comes from the sentence embedding alone
+        # word_dim > 0: the input ends with a word vector that the shares read; the amount and
+        # the relevance come from the sentence embedding alone
         self.word_dim = word_dim
-        self.word_amount = bool(word_dim) and word_amount
         with_words = hidden + (WORD_HIDDEN if word_dim else 0)
         self.mix = nn.Linear(with_words, len(EMOTIONS))
-        self.amount = nn.Linear(with_words if self.word_amount else hidden, 1)
+        self.amount = nn.Linear(hidden, 1)
         self.relevance = nn.Linear(hidden, 1)
         if word_dim:
             self.words = nn.Sequential(
                 nn.Linear(word_dim, WORD_HIDDEN), nn.GELU(), nn.Dropout(dropout)
             )
-        # A monotone piecewise-linear map of the amount (knots -> values, slope 1 past the last
-        # knot); the identity, and left out of the graph, until set_calibration fits it
-        # (finetune.fit_calibration).
-        grid = torch.linspace(0.0, MAX_INTENSITY, CALIBRATION_KNOTS)
-        self.register_buffer("knots", grid.clone())
-        self.register_buffer("values", grid.clone())
-        self.calibrated = False
-
-    def set_calibration(self, knots: torch.Tensor, values: torch.Tensor) -> None:
-        self.knots.copy_(knots)
-        self.values.copy_(values)
-        self.calibrated = True
-
-    def calibrate(self, amount: torch.Tensor) -> torch.Tensor:
-        widths = self.knots[1:] - self.knots[:-1]
-        slopes = (self.values[1:] - self.values[:-1]) / widths
-        past = (amount - self.knots[:-1]).clamp(min=0.0)
-        inside = torch.minimum(past, widths)
-        beyond = (amount - self.knots[-1:]).clamp(min=0.0)
-        return self.values[:1] + (inside * slopes).sum(-1, keepdim=True) + beyond
 
     def forward(self, emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if self.word_dim:
@@ -88,9 +65,7 @@ class EmotionHead(nn.Module):
         h = self.body(emb)
         mix_in = torch.cat([h, self.words(word_vector)], dim=-1) if self.word_dim else h
         shares = torch.softmax(self.mix(mix_in), dim=-1)
-        amount = nn.functional.softplus(self.amount(mix_in if self.word_amount else h))
-        if self.calibrated:
-            amount = self.calibrate(amount)
+        amount = nn.functional.softplus(self.amount(h))
         return amount * shares, self.relevance(h).squeeze(-1)
 
 
@@ -161,7 +136,7 @@ def quantize(src: Path, dst: Path) -> None:
     """Dynamic int8: weights of MatMul and the embedding Gather stored as int8, per channel.
 
     The head stays float32 (0.5 MB more): it is 1 % of the weights and reads how strong a
-    feeling is, which the all-int8 file lost most (docs/emotion.md: order 0.29 -> 0.14)."""
+    feeling is, which the all-int8 file lost most (held-out order 0.29 -> 0.14; docs/experiments.md)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 

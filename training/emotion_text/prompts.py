@@ -278,41 +278,6 @@ def _graded(rng: random.Random, n: int, skip: frozenset[str]) -> list[tuple[str,
     return out
 
 
-# Degree-word ranges of a ladder's rungs, weakest first (None: the plain word, factor 1).
-LADDER_RUNGS: list[tuple[float, float] | None] = [(0.15, 0.35), (0.4, 0.8), None, (1.25, 1.5)]
-
-
-def ladders(
-    seed: int, n: int, skip: frozenset[str] = frozenset(), negated: bool = False
-) -> list[list[Example]]:
-    """`n` ladders: one adjective in one context under a degree word from each of LADDER_RUNGS
-    ("barely w", "somewhat w", "w", "extremely w"), weakest first. Random batches hardly ever
-    hold one word at two degrees; a ladder gives the ranking loss those pairs. `negated` puts
-    the word negated ("not w", NEGATION_REMAINDER's target) under the weakest degree, so the
-    ranking holds "barely w" above nothing as well as under "w"."""
-    rng = random.Random(seed)
-    adjectives = _adjectives(skip)
-    bins = [
-        None if rung is None else [d for d in DEGREES if rung[0] <= d[1] <= rung[1]]
-        for rung in LADDER_RUNGS
-    ]
-    out = []
-    for _ in range(n):
-        cat, word, base = rng.choice(adjectives)
-        context = rng.choice(CONTEXTS)
-        ladder = []
-        for rung in bins:
-            degree, factor = ("", 1.0) if rung is None else rng.choice(rung)
-            text = f"{degree} {word}".strip()
-            ladder.append(Example(context.format(text), _state({cat: base * factor}), 1.0))
-        if negated:
-            text = rng.choice(NEGATIONS).format(a=word)
-            remainder = NEGATION_REMAINDER.get(cat, {})
-            ladder.insert(0, Example(context.format(text), _state(remainder), 1.0))
-        out.append(ladder)
-    return out
-
-
 def _noun_phrases(
     rng: random.Random, n: int, skip: frozenset[str]
 ) -> list[tuple[str, dict[str, float]]]:

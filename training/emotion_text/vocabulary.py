@@ -44,7 +44,7 @@ ADJECTIVES: dict[str, list[tuple[str, float]]] = {
         ("like a bear with a sore head", 0.6), ("in a foul mood", 0.7), ("in a filthy temper", 0.9),
         ("hot-tempered", 0.7), ("quick-tempered", 0.6), ("ill-tempered", 0.6), ("rankled", 0.5),
         ("hangry", 0.55),
-        # written blind in the fourth session (docs/emotion.md)
+        # written blind in the fourth session (docs/experiments.md)
         ("angered", 0.9), ("maddened", 1.1), ("rageful", 1.3), ("rage-filled", 1.35),
         ("livid with rage", 1.45), ("beside himself with rage", 1.45), ("simmering", 0.7),
         ("smouldering", 0.8), ("smoldering", 0.8), ("het up", 0.65), ("sore at him", 0.5),
@@ -94,7 +94,7 @@ ADJECTIVES: dict[str, list[tuple[str, float]]] = {
         ("hubristic", 0.6), ("sneering down at them", 0.95),
         ("self-congratulatory", 0.55), ("pontificating", 0.5), ("judgy", 0.55),
         ("throwing shade", 0.7), ("catty", 0.6),
-        # written blind in the fourth session (docs/emotion.md)
+        # written blind in the fourth session (docs/experiments.md)
         ("know-it-all", 0.55), ("smart-alecky", 0.55), ("smart-arsed", 0.6), ("smart-ass", 0.6),
         ("contemptful", 1.0), ("deprecating", 0.6), ("tutting", 0.5), ("disapproving", 0.55),
         ("censorious", 0.65), ("stuck up", 0.65), ("la-di-dah", 0.55), ("high and mighty", 0.8),
@@ -140,7 +140,7 @@ ADJECTIVES: dict[str, list[tuple[str, float]]] = {
         ("mouldy", 0.6), ("moldy", 0.6), ("maggoty", 1.0), ("squalid", 0.7), ("unsanitary", 0.55),
         ("unhygienic", 0.5), ("queasy at the sight", 0.6),
         ("blech", 0.7), ("bleurgh", 0.7), ("physically repelled", 1.0), ("morally revolted", 1.15),
-        # written blind in the fourth session (docs/emotion.md)
+        # written blind in the fourth session (docs/experiments.md)
         ("icked", 0.7), ("squicky", 0.7), ("nasty", 0.8), ("rank", 0.8), ("rotten", 0.8),
         ("vomitous", 1.1), ("vomit-inducing", 1.1), ("puke-worthy", 0.9),
         ("disgusted-looking", 1.0), ("turning green", 0.8), ("gone green", 0.8), ("defiled", 0.9),
@@ -193,7 +193,7 @@ ADJECTIVES: dict[str, list[tuple[str, float]]] = {
         ("on a knife-edge", 0.6), ("nail-biting", 0.5), ("sweaty-palmed", 0.5), ("panicking", 1.25),
         ("stressed out", 0.5), ("fretting", 0.5),
         ("beside herself with worry", 1.1), ("out of her mind with worry", 1.2),
-        # written blind in the fourth session (docs/emotion.md)
+        # written blind in the fourth session (docs/experiments.md)
         ("scared shitless", 1.5), ("shit-scared", 1.45), ("frit", 0.8), ("tightly wound", 0.5),
         ("white-knuckled", 0.9), ("chicken-hearted", 0.6), ("weak-kneed", 0.6),
         ("jelly-kneed", 0.7), ("in a tizzy", 0.5), ("in a tizz", 0.5), ("in a stew", 0.5),
@@ -248,7 +248,7 @@ ADJECTIVES: dict[str, list[tuple[str, float]]] = {
         ("beside herself with joy", 1.45), ("on a high", 1.1), ("riding high", 1.0),
         ("floating on air", 1.2), ("in raptures", 1.4), ("zestful", 0.7), ("frolicsome", 0.7),
         ("joy-filled", 1.1), ("sunshiny", 0.7),
-        # written blind in the fourth session (docs/emotion.md)
+        # written blind in the fourth session (docs/experiments.md)
         ("happy as larry", 1.0), ("sparkling", 0.8), ("good-humoured", 0.6),
         ("good-humored", 0.6), ("genial", 0.6), ("convivial", 0.7),
         ("happy as a pig in mud", 1.1), ("happy as a pig in muck", 1.1),
@@ -304,7 +304,7 @@ ADJECTIVES: dict[str, list[tuple[str, float]]] = {
         ("self-pitying", 0.55), ("with a broken heart", 1.35), ("grieved", 1.1), ("cut up", 0.9),
         ("upset", 0.65), ("lovelorn", 0.7), ("sad-eyed", 0.8), ("downbeat", 0.6),
         ("in low spirits", 0.7), ("demoralized", 0.7), ("demoralised", 0.7), ("in pieces", 1.25),
-        # written blind in the fourth session (docs/emotion.md)
+        # written blind in the fourth session (docs/experiments.md)
         ("broken", 1.2), ("bummed", 0.55), ("sunk in gloom", 0.9), ("sunk in despair", 1.3),
         ("heartbroke", 1.3), ("crying buckets", 1.4), ("sobbing uncontrollably", 1.5),
         ("sad-looking", 0.9), ("listless", 0.5), ("empty inside", 0.8), ("world-weary", 0.45),
@@ -349,7 +349,7 @@ ADJECTIVES: dict[str, list[tuple[str, float]]] = {
         ("like a stunned mullet", 1.1), ("shocked silly", 1.2),
         ("overawed", 0.9), ("eyes out on stalks", 1.2),
         ("startled witless", 1.3), ("thrown off balance", 0.7),
-        # written blind in the fourth session (docs/emotion.md)
+        # written blind in the fourth session (docs/experiments.md)
         ("gob-smacked", 1.3), ("wrong-footed", 0.7), ("knocked for a loop", 1.0),
         ("surprised-looking", 1.0), ("astonied", 1.1), ("startled-looking", 1.0),
         ("awestricken", 1.1), ("gasping in surprise", 1.1), ("bamboozled", 0.5), ("stumped", 0.4),
@@ -377,7 +377,7 @@ NOUNS: dict[str, list[tuple[str, float]]] = {
               ("pique", 0.4), ("animosity", 0.85), ("antagonism", 0.8), ("rancour", 0.8),
               ("rancor", 0.8), ("belligerence", 0.95), ("crossness", 0.55), ("grumpiness", 0.4),
               ("enmity", 0.85),
-    # written blind in the fourth session (docs/emotion.md)
+    # written blind in the fourth session (docs/experiments.md)
     ("choler", 1.0), ("spleen", 0.8), ("vitriol", 1.0), ("venom", 0.9), ("ill temper", 0.65),
     ("bad temper", 0.65), ("ill will", 0.7), ("peevishness", 0.45), ("irritability", 0.5),
     ("irascibility", 0.7), ("crankiness", 0.45), ("aggravation", 0.6), ("displeasure", 0.45),
@@ -391,7 +391,7 @@ NOUNS: dict[str, list[tuple[str, float]]] = {
                  ("disdain", 1.0), ("snobbery", 0.7), ("haughtiness", 0.8), ("scornfulness", 1.0),
                  ("disrespect", 0.7), ("conceit", 0.6), ("superciliousness", 0.9), ("sneer", 0.9),
                  ("smirk", 0.7), ("snootiness", 0.7), ("hauteur", 0.8), ("disparagement", 0.8),
-    # written blind in the fourth session (docs/emotion.md)
+    # written blind in the fourth session (docs/experiments.md)
     ("contemptuousness", 1.0), ("derisiveness", 0.9), ("loftiness", 0.6), ("pomposity", 0.6),
     ("scoff", 0.8), ("jeer", 0.85), ("snub", 0.7), ("insolence", 0.75), ("contumely", 1.0),
     ("airs and graces", 0.5), ("snark", 0.55), ("cynicism", 0.5),
@@ -403,7 +403,7 @@ NOUNS: dict[str, list[tuple[str, float]]] = {
                   ("squeamishness", 0.55), ("ickiness", 0.6), ("yuckiness", 0.7),
                   ("detestation", 0.9), ("nauseousness", 0.85),
                   ("disrelish", 0.6), ("queasy feeling", 0.5),
-    # written blind in the fourth session (docs/emotion.md)
+    # written blind in the fourth session (docs/experiments.md)
     ("disgustedness", 1.0), ("the ick", 0.7), ("odium", 1.0), ("squick", 0.8),
     ("distastefulness", 0.6), ("biliousness", 0.7), ("repulsiveness", 1.1),
 ],
@@ -413,7 +413,7 @@ NOUNS: dict[str, list[tuple[str, float]]] = {
              ("fearfulness", 1.0), ("apprehension", 0.5), ("jitters", 0.5),
              ("nerves", 0.45), ("butterflies", 0.4), ("foreboding", 0.6), ("disquiet", 0.45),
              ("timidity", 0.4), ("paranoia", 0.7), ("hysteria", 1.3), ("jumpiness", 0.5),
-    # written blind in the fourth session (docs/emotion.md)
+    # written blind in the fourth session (docs/experiments.md)
     ("anxiousness", 0.5), ("the creeps", 0.6), ("the willies", 0.6), ("the heebie-jeebies", 0.6),
     ("heebie-jeebies", 0.6), ("cold feet", 0.5), ("misgiving", 0.4), ("qualms", 0.4),
     ("scare", 0.9), ("affright", 1.0), ("cold sweat", 1.0), ("abject terror", 1.5),
@@ -426,7 +426,7 @@ NOUNS: dict[str, list[tuple[str, float]]] = {
               ("jubilation", 1.3), ("euphoria", 1.4), ("mirth", 1.0), ("merriment", 0.95),
               ("exhilaration", 1.2), ("rapture", 1.45), ("gladness", 0.75), ("joyfulness", 1.1),
               ("jollity", 0.9), ("exuberance", 1.2), ("felicity", 0.9), ("hilarity", 1.2),
-    # written blind in the fourth session (docs/emotion.md)
+    # written blind in the fourth session (docs/experiments.md)
     ("cheeriness", 0.85), ("gaiety", 0.9), ("joviality", 0.85), ("high spirits", 1.0),
     ("good cheer", 0.8), ("buoyancy", 0.8), ("exultation", 1.3), ("joie de vivre", 0.9),
     ("contentedness", 0.45), ("pleasure", 0.7), ("enjoyment", 0.7), ("zest", 0.7),
@@ -439,7 +439,7 @@ NOUNS: dict[str, list[tuple[str, float]]] = {
             ("desolation", 1.25), ("dejection", 0.85), ("despondency", 1.1), ("wretchedness", 1.2),
             ("unhappiness", 0.8), ("heartache", 1.1), ("bereavement", 1.3), ("lamentation", 1.1),
             ("glumness", 0.6), ("mournfulness", 1.05), ("the blues", 0.6),
-    # written blind in the fourth session (docs/emotion.md)
+    # written blind in the fourth session (docs/experiments.md)
     ("sorrowfulness", 1.1), ("heaviness of heart", 0.85), ("heavy heart", 0.85),
     ("melancholia", 0.8), ("depression", 1.2), ("gloominess", 0.7), ("dolour", 0.9),
     ("dolor", 0.9), ("tristesse", 0.7), ("weltschmerz", 0.7), ("the doldrums", 0.6),
@@ -452,7 +452,7 @@ NOUNS: dict[str, list[tuple[str, float]]] = {
                   ("bewilderment", 0.6), ("perplexity", 0.5), ("awe", 1.0), ("wonderment", 0.9),
                   ("puzzlement", 0.4), ("confusion", 0.35), ("befuddlement", 0.5), ("jolt", 0.9),
                   ("speechlessness", 1.0), ("incomprehension", 0.5),
-    # written blind in the fourth session (docs/emotion.md)
+    # written blind in the fourth session (docs/experiments.md)
     ("startlement", 1.0), ("shock and awe", 1.3), ("double take", 0.9), ("bombshell", 1.2),
     ("gasp", 1.1), ("unexpectedness", 0.8), ("sense of wonder", 0.9), ("marvel", 0.9),
     ("bolt from the blue", 1.2), ("thunderbolt", 1.2), ("astoundment", 1.2), ("stupor", 0.9),
@@ -516,7 +516,7 @@ MIXED_WORDS: list[tuple[str, dict[str, float]]] = [
     ("bemused", {"surprised": 0.4, "happy": 0.3}),
     ("flustered", {"fear": 0.45, "surprised": 0.35}),
     ("vindicated", {"happy": 0.6, "contempt": 0.3}),
-    # written blind in the fourth session (docs/emotion.md)
+    # written blind in the fourth session (docs/experiments.md)
     ("schadenfreude", {"happy": 0.6, "contempt": 0.5}),
     ("consternation", {"surprised": 0.6, "fear": 0.5, "angry": 0.2}),
     ("like a deer in the headlights", {"fear": 0.8, "surprised": 0.8}),
@@ -552,7 +552,7 @@ NEUTRAL_WORDS = [
     "cool as a cucumber", "keeping a straight face", "a neutral expression",
     "neither happy nor sad", "with a face like a closed book", "without a flicker of feeling",
     "at rest", "in repose",
-    # written blind in the fourth session (docs/emotion.md)
+    # written blind in the fourth session (docs/experiments.md)
     "wooden", "vacant", "a blank stare", "a blank look", "disengaged", "unreactive", "restrained",
     "measured", "unexcited", "undemonstrative", "untroubled", "unworried", "unaffected",
     "zen-like", "cool, calm and collected", "calm and collected", "a relaxed expression",
@@ -583,7 +583,7 @@ DEGREES: list[tuple[str, float]] = [
     ("absolutely", 1.45), ("particularly", 1.2), ("decidedly", 1.2), ("remarkably", 1.3),
     ("inordinately", 1.4), ("massively", 1.4), ("hella", 1.4), ("ever so", 1.3), ("so very", 1.4),
     ("more than a little", 1.2),
-    # written blind in the fourth session (docs/emotion.md)
+    # written blind in the fourth session (docs/experiments.md)
     ("a teeny bit", 0.3), ("the tiniest bit", 0.2), ("hardly", 0.2), ("just a bit", 0.35),
     ("only a little", 0.35), ("not particularly", 0.45), ("not terribly", 0.45),
     ("not especially", 0.45), ("partly", 0.5), ("tolerably", 0.6), ("reasonably", 0.7),
@@ -614,7 +614,7 @@ DESCRIPTIONS: dict[str, list[tuple[str, float]]] = {
         ("someone keyed her car", 0.9), ("honking and swearing at the driver", 1.1),
         ("swearing at the referee", 1.0), ("spoiling for a fight", 1.0),
         ("through gritted teeth", 0.8),
-        # written blind in the fourth session (docs/emotion.md)
+        # written blind in the fourth session (docs/experiments.md)
         ("punching the wall", 1.3), ("throwing his phone across the room", 1.3),
         ("veins bulging in her neck", 1.2), ("yelling at the television", 0.9),
         ("slamming his fist on the desk", 1.2), ("hanging up the phone mid-sentence", 0.8),
@@ -641,7 +641,7 @@ DESCRIPTIONS: dict[str, list[tuple[str, float]]] = {
         ("one side of her mouth pulled up", 0.8), ("who do they think they are", 0.8),
         ("pfft, amateurs", 0.8), ("how pathetic", 0.9),
         ("looking at them like something on her shoe", 1.0), ("not worth her time", 0.7),
-        # written blind in the fourth session (docs/emotion.md)
+        # written blind in the fourth session (docs/experiments.md)
         ("snorting at his taste in music", 0.7), ("pointedly ignoring the intern", 0.6),
         ("mocking his accent", 0.9), ("laughing behind her hand at them", 0.8),
         ("sighing theatrically at their questions", 0.6), ("refusing to shake his hand", 0.8),
@@ -664,7 +664,7 @@ DESCRIPTIONS: dict[str, list[tuple[str, float]]] = {
         ("touching something slimy", 0.7), ("wiping her hands over and over", 0.7),
         ("bile rising in her throat", 1.2), ("mould on the bread", 0.7),
         ("a cockroach in the salad", 1.0), ("that is nasty", 0.8),
-        # written blind in the fourth session (docs/emotion.md)
+        # written blind in the fourth session (docs/experiments.md)
         ("opening the gym bag from last week", 0.8), ("a clump of hair in the drain", 0.9),
         ("sniffing the carton and reeling back", 1.0), ("scraping gum off her shoe", 0.7),
         ("the bin lorry on a hot day", 0.8), ("biting into a mouldy apple", 1.0),
@@ -687,7 +687,7 @@ DESCRIPTIONS: dict[str, list[tuple[str, float]]] = {
         ("waiting for the biopsy results", 0.7), ("hearing a scratch at the window", 0.9),
         ("the lights went out and something moved", 1.1), ("knees shaking", 0.8),
         ("a growling dog blocking the path", 1.0),
-        # written blind in the fourth session (docs/emotion.md)
+        # written blind in the fourth session (docs/experiments.md)
         ("a knife at her throat", 1.4), ("the plane dropping in turbulence", 1.0),
         ("hearing a scream next door", 1.0), ("locked in a dark basement", 1.1),
         ("whispering so they won't hear", 0.8), ("teeth chattering in the dark", 0.8),
@@ -712,7 +712,7 @@ DESCRIPTIONS: dict[str, list[tuple[str, float]]] = {
         ("eyes crinkling with a smile", 0.9),
         ("passed the exam", 1.1), ("reunited with an old friend", 1.1), ("having a blast", 1.1),
         ("having the time of her life", 1.35), ("the sun is shining and all is well", 0.7),
-        # written blind in the fourth session (docs/emotion.md)
+        # written blind in the fourth session (docs/experiments.md)
         ("punching the air", 1.1), ("twirling around the kitchen", 1.0),
         ("spinning the kids around", 1.0), ("popping the champagne", 1.1),
         ("just got engaged", 1.2), ("watching the baby's first steps", 1.1),
@@ -736,7 +736,7 @@ DESCRIPTIONS: dict[str, list[tuple[str, float]]] = {
         ("waving goodbye at the station", 0.7), ("lying in bed all day", 0.8),
         ("an empty chair at the table", 0.9), ("her voice cracking", 0.9), ("lost her job", 0.9),
         ("moving away from all her friends", 0.8),
-        # written blind in the fourth session (docs/emotion.md)
+        # written blind in the fourth session (docs/experiments.md)
         ("waiting for a text that never comes", 0.8),
         ("eating ice cream alone after the breakup", 0.8),
         ("packing up her late mother's things", 1.2), ("a quiet sob in the bathroom", 1.1),
@@ -758,7 +758,7 @@ DESCRIPTIONS: dict[str, list[tuple[str, float]]] = {
         ("eyes wide and eyebrows up", 1.1), ("is this for real", 0.9), ("wow, just wow", 1.1),
         ("goodness gracious", 0.9), ("the magician pulls a rabbit from the hat", 0.8),
         ("never in a million years", 1.0), ("a long-lost twin at the door", 1.1),
-        # written blind in the fourth session (docs/emotion.md)
+        # written blind in the fourth session (docs/experiments.md)
         ("spluttering into his tea", 1.0), ("well i never", 0.8), ("blimey", 0.9),
         ("crikey", 0.9), ("oh my god", 1.1), ("omg", 1.0), ("wow", 1.0), ("good heavens", 0.9),
         ("holy moly", 1.0), ("gosh", 0.6), ("golly", 0.7),
