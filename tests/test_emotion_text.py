@@ -340,6 +340,23 @@ def test_heldout_words_are_not_training_words():
     assert not texts & {p for p, _c in heldout.NEGATIONS}
 
 
+def test_training_words_have_the_runtime_tables_intensities():
+    """One word table: a vocabulary adjective that rigs.emotions' exact table holds as one
+    emotion has the intensity that table gives it."""
+    from emosync.rigs import emotions
+    from emosync.training.emotion_text import vocabulary
+
+    shared, differ = 0, []
+    for category, entries in vocabulary.ADJECTIVES.items():
+        for word, base in entries:
+            mixture = emotions._WORDS.get(word, {})
+            if list(mixture) == [category]:
+                shared += 1
+                if mixture[category] != base:
+                    differ.append((word, base, mixture[category]))
+    assert shared >= 60 and differ == []
+
+
 def test_validation_words_stay_out_of_training():
     from emosync.training.emotion_text import prompts
 

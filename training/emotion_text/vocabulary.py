@@ -1,8 +1,10 @@
 """The emotion vocabulary the text head is trained on, every entry written for EmoSync.
 
 Each entry is (word or phrase, base intensity): 1.0 is the plain emotion, below 1 a milder
-shade ("annoyed"), above 1 a stronger one ("livid"). None of heldout.py's words or phrases may
-appear here: tests check it through `heldout.overlap()` and `heldout.leaks()`.
+shade ("annoyed"), above 1 a stronger one ("livid"). A word that rigs.emotions' exact table also
+holds as one emotion has that table's intensity (the runtime reads it from there; a test
+checks). None of heldout.py's words or phrases may appear here: tests check it through
+`heldout.overlap()` and `heldout.leaks()`.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 ADJECTIVES: dict[str, list[tuple[str, float]]] = {
     "angry": [
         ("angry", 1.0), ("mad", 0.9), ("furious", 1.3), ("annoyed", 0.45), ("irritated", 0.5),
-        ("livid", 1.35), ("cross", 0.55), ("hostile", 0.9), ("outraged", 1.25), ("raging", 1.4),
+        ("livid", 1.3), ("cross", 0.55), ("hostile", 0.9), ("outraged", 1.25), ("raging", 1.4),
         ("resentful", 0.6), ("aggravated", 0.6), ("heated", 0.7), ("grumpy", 0.4),
         ("indignant", 0.7), ("irascible", 0.7), ("belligerent", 0.95), ("peeved", 0.45),
         ("miffed", 0.4), ("huffy", 0.45), ("testy", 0.5), ("cranky", 0.45), ("snappy", 0.5),
@@ -65,7 +67,7 @@ ADJECTIVES: dict[str, list[tuple[str, float]]] = {
         ("at daggers drawn", 0.9),
     ],
     "contempt": [
-        ("contemptuous", 1.0), ("scornful", 1.0), ("sneering", 0.9), ("condescending", 0.75),
+        ("contemptuous", 1.0), ("scornful", 1.0), ("sneering", 0.9), ("condescending", 0.7),
         ("smug", 0.7), ("haughty", 0.8), ("dismissive", 0.6), ("derisive", 0.9),
         ("patronizing", 0.7), ("patronising", 0.7), ("mocking", 0.75), ("snide", 0.7),
         ("arrogant", 0.7), ("unimpressed", 0.45), ("sarcastic", 0.6),
@@ -158,8 +160,8 @@ ADJECTIVES: dict[str, list[tuple[str, float]]] = {
         ("afraid", 0.9), ("scared", 0.9), ("frightened", 1.0), ("terrified", 1.4),
         ("fearful", 1.0), ("anxious", 0.5), ("nervous", 0.45), ("panicked", 1.3),
         ("petrified", 1.4), ("worried", 0.45), ("uneasy", 0.35), ("alarmed", 0.75),
-        ("threatened", 0.8), ("insecure", 0.35), ("timid", 0.4), ("shaky", 0.55),
-        ("tense", 0.45), ("edgy", 0.45), ("on edge", 0.5), ("nervy", 0.45), ("fretful", 0.45),
+        ("threatened", 0.8), ("insecure", 0.35), ("timid", 0.3), ("shaky", 0.55),
+        ("tense", 0.45), ("edgy", 0.45), ("on edge", 0.45), ("nervy", 0.45), ("fretful", 0.45),
         ("frantic", 1.2), ("hysterical", 1.35), ("scared to death", 1.45), ("shaking", 0.8),
         ("quaking", 0.9), ("cowering", 1.0), ("intimidated", 0.7), ("paranoid", 0.7),
         ("wary", 0.4), ("skittish", 0.5), ("stressed", 0.4), ("distressed", 0.7),
@@ -272,16 +274,16 @@ ADJECTIVES: dict[str, list[tuple[str, float]]] = {
         ("sad", 1.0), ("unhappy", 0.8), ("miserable", 1.2), ("depressed", 1.2), ("gloomy", 0.7),
         ("sorrowful", 1.1), ("heartbroken", 1.4), ("grieving", 1.3), ("melancholy", 0.6),
         ("tearful", 1.1), ("downcast", 0.8), ("crying", 1.3), ("lonely", 0.7), ("hurt", 0.7),
-        ("disappointed", 0.6), ("sorry", 0.5), ("blue", 0.6), ("low", 0.55),
+        ("disappointed", 0.6), ("sorry", 0.5), ("blue", 0.5), ("low", 0.55),
         ("downhearted", 0.8), ("heavy-hearted", 0.85), ("broken-hearted", 1.35),
         ("woeful", 1.0), ("woebegone", 1.05), ("doleful", 0.9), ("sombre", 0.6),
         ("somber", 0.6), ("wretched", 1.2), ("desolate", 1.25), ("bereft", 1.2),
         ("grief-stricken", 1.45), ("anguished", 1.3), ("distraught", 1.3), ("sobbing", 1.4),
         ("weeping", 1.3), ("whimpering", 1.0), ("teary", 0.9), ("teary-eyed", 0.9),
-        ("choked up", 0.85), ("melancholic", 0.65), ("despairing", 1.3), ("hopeless", 1.1),
+        ("choked up", 0.85), ("melancholic", 0.6), ("despairing", 1.3), ("hopeless", 1.1),
         ("discouraged", 0.6), ("disheartened", 0.7), ("dispirited", 0.7),
         ("low-spirited", 0.6), ("feeling down", 0.6),
-        ("with a heavy heart", 0.85), ("heartsick", 1.0), ("homesick", 0.6), ("regretful", 0.5),
+        ("with a heavy heart", 0.85), ("heartsick", 1.0), ("homesick", 0.6), ("regretful", 0.6),
         ("remorseful", 0.6), ("rueful", 0.45), ("pained", 0.7), ("defeated", 0.8),
         ("crushed", 1.2), ("shattered", 1.35), ("gutted", 1.1), ("bummed out", 0.6),
         ("mopey", 0.55), ("moping", 0.6), ("sulking", 0.5), ("brooding", 0.5),
@@ -321,7 +323,7 @@ ADJECTIVES: dict[str, list[tuple[str, float]]] = {
     "surprised": [
         ("surprised", 1.0), ("astonished", 1.2), ("amazed", 1.1), ("shocked", 1.3),
         ("stunned", 1.2), ("startled", 1.0), ("astounded", 1.3), ("taken aback", 0.8),
-        ("dumbfounded", 1.1), ("speechless", 1.0), ("puzzled", 0.35), ("curious", 0.3),
+        ("dumbfounded", 1.1), ("speechless", 1.0), ("puzzled", 0.3), ("curious", 0.3),
         ("caught by surprise", 0.9), ("confounded", 0.7), ("nonplussed", 0.6), ("agog", 1.0),
         ("open-mouthed", 1.1), ("dazed", 0.7), ("disbelieving", 0.8), ("incredulous", 0.9),
         ("in disbelief", 0.9), ("baffled", 0.6), ("perplexed", 0.5), ("mystified", 0.55),
