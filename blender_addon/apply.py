@@ -14,9 +14,9 @@ import numpy as np
 from emosync.errors import InputError
 from emosync.inference.facecurves import FaceCurves
 from emosync.rigs.channels import INDEX
+from emosync.rigs.morph_names import KeyMapping, match_keys
 
 from .keyframes import ActionWriter, assign, push_to_nla, write_curve
-from .mapping import KeyMapping, match_keys
 
 AXES = {"X": (1, 0, 0), "-X": (-1, 0, 0), "Y": (0, 1, 0), "-Y": (0, -1, 0), "Z": (0, 0, 1),
         "-Z": (0, 0, -1)}  # fmt: skip

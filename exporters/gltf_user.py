@@ -1,5 +1,7 @@
 """A user's own glTF/GLB with ARKit-named morph targets: read it, map its targets to channels,
-and add an EmoSync animation while keeping everything the file already had.
+and add an EmoSync animation while keeping everything the file already had. Targets named as
+VRM expressions or Oculus visemes follow the ARKit curves through rigs.retarget, matched by
+rigs.morph_names exactly as the Blender add-on matches shape keys.
 
 The EmoSync clip becomes animation 0 and the file's own animations follow it unchanged: viewers
 (three.js, Babylon, model-viewer) play the first clip, and Blender's importer makes the first
@@ -11,7 +13,7 @@ from __future__ import annotations
 import base64
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -30,6 +32,7 @@ from emosync.exporters.gltf_buffer import BufferBuilder
 from emosync.exporters.gltf_rotation import conjugate, matrix_to_quaternion, multiply
 from emosync.inference.facecurves import FaceCurves
 from emosync.rigs.channels import ARKIT_NAMES, ROTATION_NAMES, canonical_name
+from emosync.rigs.morph_names import match_keys
 
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".webp": "image/webp"}
 _IDENTITY = np.array([0.0, 0.0, 0.0, 1.0])
@@ -37,13 +40,15 @@ _IDENTITY = np.array([0.0, 0.0, 0.0, 1.0])
 
 @dataclass
 class MorphMesh:
-    """A mesh with morph targets and the curve channel each target follows (None: none)."""
+    """A mesh with morph targets and the curve channel each target follows (None: none);
+    `retargeted`: target index -> (VRM or viseme name, [52] row over the ARKit weights)."""
 
     index: int
     name: str
     target_names: list[str | None]
     channels: list[str | None]
     names_on_primitive: bool
+    retargeted: dict[int, tuple[str, np.ndarray]] = field(default_factory=dict)
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -166,8 +171,26 @@ def morph_meshes(gltf: GLTF2, channels: tuple[str, ...]) -> list[MorphMesh]:
         names = [str(n) if n is not None else None for n in names[:count]]
         names += [None] * (count - len(names))
         mapped = [target_channel(n, channels) for n in names]
-        found.append(MorphMesh(index, mesh.name or f"mesh {index}", names, mapped, on_primitive))
+        retargeted = _retargeted(names, mapped, channels)
+        name = mesh.name or f"mesh {index}"
+        found.append(MorphMesh(index, name, names, mapped, on_primitive, retargeted))
     return found
+
+
+def _retargeted(
+    names: list[str | None], mapped: list[str | None], channels: tuple[str, ...]
+) -> dict[int, tuple[str, np.ndarray]]:
+    """Targets no channel drives that rigs.morph_names reads as VRM expressions or visemes
+    (only for ARKit curves, which those retargets read)."""
+    if not set(ARKIT_NAMES) <= set(channels):
+        return {}
+    free = [n for n, c in zip(names, mapped, strict=True) if n and c is None]
+    auto = {t.key: t for t in match_keys(free).targets if t.scheme != "arkit"}
+    return {
+        j: (f"{auto[n].scheme}:{auto[n].source}", auto[n].row)
+        for j, (n, c) in enumerate(zip(names, mapped, strict=True))
+        if c is None and n in auto
+    }
 
 
 def _tokens(name: str | None) -> list[str]:
@@ -253,9 +276,11 @@ def build_user_document(
     """The user's document plus an EmoSync animation: (document, buffer, notes for the user)."""
     gltf, buffer = load_user_gltf(mesh_path)
     name = Path(mesh_path).name
-    meshes = [m for m in morph_meshes(gltf, curves.channels) if any(m.channels)]
+    meshes = [m for m in morph_meshes(gltf, curves.channels) if any(m.channels) or m.retargeted]
     if not meshes:
-        raise InputError(f"{name} has no morph targets named like ARKit blendshapes")
+        raise InputError(
+            f"{name} has no morph targets named like ARKit blendshapes, VRM expressions or visemes"
+        )
     notes: list[str] = []
     animation = AnimationBuilder(gltf, buffer, curves)
     for morph in meshes:
@@ -266,7 +291,13 @@ def build_user_document(
         if mesh.weights:
             rest[: len(mesh.weights)] = mesh.weights[: len(rest)]
         weights = channel_columns(curves, morph.channels)
-        unmapped = [j for j, c in enumerate(morph.channels) if c is None]
+        if morph.retargeted:
+            arkit = channel_columns(curves, list(ARKIT_NAMES))
+            for j, (_name, row) in morph.retargeted.items():
+                weights[:, j] = np.clip(arkit @ row, 0.0, 1.0)
+        unmapped = [
+            j for j, c in enumerate(morph.channels) if c is None and j not in morph.retargeted
+        ]
         weights[:, unmapped] = rest[unmapped]
         nodes = [i for i, node in enumerate(gltf.nodes) if node.mesh == morph.index]
         if not nodes:
@@ -296,10 +327,14 @@ def mapping_report(mesh_path: str | Path) -> dict[str, Any]:
                 "name": m.name,
                 "targets": len(m.target_names),
                 "mapped": {
-                    n: c for n, c in zip(m.target_names, m.channels, strict=True) if c and n
+                    n: c or m.retargeted[j][0]
+                    for j, (n, c) in enumerate(zip(m.target_names, m.channels, strict=True))
+                    if n and (c or j in m.retargeted)
                 },
                 "unmapped": [
-                    n for n, c in zip(m.target_names, m.channels, strict=True) if c is None
+                    n
+                    for j, (n, c) in enumerate(zip(m.target_names, m.channels, strict=True))
+                    if c is None and j not in m.retargeted
                 ],
             }
             for m in meshes

@@ -1,5 +1,7 @@
-"""Which shape key each EmoSync channel drives: ARKit names, VRM 1.0 expressions, the 15 Oculus
-visemes, and a user's custom map. Pure Python + numpy, so it is tested without Blender."""
+"""The one matcher of shape-key and morph-target names to EmoSync channels: ARKit spellings,
+VRM 1.0 expressions (VRM 0 aliases and prefixes too), the 15 Oculus visemes (viseme prefixes)
+and a user's custom map. The Blender add-on maps shape keys with it and the glTF writer maps a
+user mesh's morph targets (`--mesh`), so one character maps the same in both."""
 
 from __future__ import annotations
 

@@ -1,11 +1,12 @@
-"""Shape key matching (ARKit spellings, VRM 1.0, Oculus visemes, custom maps) and the linear
-retargets behind VRM and visemes."""
+"""Shape key and morph target name matching (ARKit spellings, VRM 1.0, Oculus visemes, custom
+maps) and the linear retargets behind VRM and visemes."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from emosync.rigs import morph_names as mapping
 from emosync.rigs.channels import ARKIT_NAMES, pascal
 from emosync.rigs.retarget import (
     OCULUS_VISEMES,
@@ -15,11 +16,6 @@ from emosync.rigs.retarget import (
     to_visemes,
     to_vrm,
 )
-
-pytest.importorskip("bpy")
-from addon_loader import load_addon
-
-mapping = __import__(load_addon().__name__ + ".mapping", fromlist=["match_keys"])
 
 
 @pytest.mark.parametrize(
@@ -109,3 +105,42 @@ def test_retargets_rest_is_zero_and_prototypes_win():
             row = out[names.index(name)]
             assert row.argmax() == names.index(name), name
             assert row.max() > 0.8, name
+
+
+def test_a_user_mesh_maps_its_targets_as_blender_does(tmp_path):
+    """`--mesh` reads VRM and viseme target names through this matcher too: a VRM 0 "Joy" and a
+    "vrm_blinkLeft" follow the ARKit curves through the same rows the add-on uses."""
+    from pygltflib import GLTF2
+
+    from emosync.exporters.gltf import export_gltf
+    from emosync.exporters.gltf_user import mapping_report
+    from emosync.inference.facecurves import FaceCurves
+    from emosync.rigs.channels import CHANNELS
+
+    rng = np.random.default_rng(0)
+    values = rng.random((12, len(CHANNELS))).astype(np.float32) * 0.5
+    face = FaceCurves(30.0, values)
+    demo = export_gltf(face, tmp_path / "demo.glb")
+    gltf = GLTF2().load(str(demo))
+    gltf.animations = []
+    names = gltf.meshes[0].extras["targetNames"]
+    renamed = {0: "Joy", 1: "vrm_blinkLeft", 2: "jawOpen"}
+    for j, name in renamed.items():
+        names[j] = name
+    gltf.save_binary(str(tmp_path / "user.glb"))
+    expected = mapping.match_keys(renamed.values())
+    by_key = {t.key: t for t in expected.targets}
+    mapped = mapping_report(tmp_path / "user.glb")["meshes"][0]["mapped"]
+    assert mapped["Joy"] == "vrm:happy" and mapped["vrm_blinkLeft"] == "vrm:blinkLeft"
+    assert mapped["jawOpen"] == "jawOpen"
+
+    out = GLTF2().load(str(export_gltf(face, tmp_path / "out.glb", mesh=tmp_path / "user.glb")))
+    sampler = out.animations[0].samplers[out.animations[0].channels[0].sampler]
+    accessor = out.accessors[sampler.output]
+    view = out.bufferViews[accessor.bufferView]
+    start = (view.byteOffset or 0) + (accessor.byteOffset or 0)
+    written = np.frombuffer(out.binary_blob(), "<f4", accessor.count, start)
+    written = written.reshape(face.n_frames, len(names))
+    for j, key in ((0, "Joy"), (1, "vrm_blinkLeft")):
+        want = np.clip(face.values[:, : len(ARKIT_NAMES)] @ by_key[key].row, 0.0, 1.0)
+        np.testing.assert_allclose(written[:, j], want, atol=1e-6)
