@@ -12,6 +12,7 @@ import mathutils
 import numpy as np
 
 from emosync.errors import InputError
+from emosync.exporters.gltf_rotation import axis_angle_quaternions, multiply, wxyz, xyzw
 from emosync.inference.facecurves import FaceCurves
 from emosync.rigs.channels import INDEX
 from emosync.rigs.morph_names import KeyMapping, match_keys
@@ -103,42 +104,19 @@ def check_target(target: Target) -> KeyMapping | None:
 # --- rotations ----------------------------------------------------------------------------
 
 
-def axis_angle_quats(axis: tuple[float, float, float], angles: np.ndarray) -> np.ndarray:
-    """[frames × 4] quaternions (w, x, y, z) rotating by `angles` about a unit axis."""
-    half = np.asarray(angles, dtype=np.float64) / 2.0
-    out = np.zeros((half.size, 4))
-    out[:, 0] = np.cos(half)
-    out[:, 1:] = np.sin(half)[:, None] * np.asarray(axis, dtype=np.float64)
-    return out
-
-
-def quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    aw, ax, ay, az = np.moveaxis(np.broadcast_to(a, np.broadcast_shapes(a.shape, b.shape)), -1, 0)
-    bw, bx, by, bz = np.moveaxis(np.broadcast_to(b, np.broadcast_shapes(a.shape, b.shape)), -1, 0)
-    return np.stack(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ],
-        axis=-1,
-    )
-
-
 def head_quats(curves: FaceCurves, on_bone: bool) -> np.ndarray:
-    """Head rotation per frame. ARKit's face frame is x to the subject's left, y up, z out of
-    the face. A head bone pointing up has the same axes; an object facing -Y (Blender's front
-    view) has x = X, y = Z and z = -Y."""
+    """Head rotation per frame, (w, x, y, z). ARKit's face frame is x to the subject's left,
+    y up, z out of the face. A head bone pointing up has the same axes; an object facing -Y
+    (Blender's front view) has x = X, y = Z and z = -Y."""
     yaw, pitch, roll = (curves.values[:, INDEX[n]] for n in ("headYaw", "headPitch", "headRoll"))
     if on_bone:
         parts = [((0, 1, 0), yaw), ((1, 0, 0), pitch), ((0, 0, 1), roll)]
     else:
         parts = [((0, 0, 1), yaw), ((1, 0, 0), pitch), ((0, -1, 0), roll)]
-    q = axis_angle_quats(*parts[0])
+    q = axis_angle_quaternions(*parts[0])
     for axis, angles in parts[1:]:
-        q = quat_mul(q, axis_angle_quats(axis, angles))
-    return q
+        q = multiply(q, axis_angle_quaternions(axis, angles))
+    return wxyz(q)
 
 
 def rotation_curves(owner, quats: np.ndarray) -> tuple[str, np.ndarray]:
@@ -146,7 +124,7 @@ def rotation_curves(owner, quats: np.ndarray) -> tuple[str, np.ndarray]:
     own rotation mode, applied on top of its current rotation."""
     mode = owner.rotation_mode
     base = np.array(owner.rotation_quaternion if mode == "QUATERNION" else _as_quat(owner))
-    q = quat_mul(base, quats)
+    q = wxyz(multiply(xyzw(base), xyzw(quats)))
     if mode == "QUATERNION":
         return "rotation_quaternion", q
     if mode == "AXIS_ANGLE":
@@ -222,7 +200,9 @@ def _rotation_parts(curves: FaceCurves, target: Target) -> list[tuple]:
     if target.armature is not None and target.jaw_bone:
         bone = target.armature.pose.bones[target.jaw_bone]
         angles = curves.channel("jawOpen") * target.jaw_max_angle
-        prop, values = rotation_curves(bone, axis_angle_quats(AXES[target.jaw_axis], angles))
+        prop, values = rotation_curves(
+            bone, wxyz(axis_angle_quaternions(AXES[target.jaw_axis], angles))
+        )
         parts.append((target.armature, bone.path_from_id() + ".", prop, values))
     if target.head == "BONE":
         bone = target.armature.pose.bones[target.head_bone]

@@ -1,4 +1,6 @@
-"""Head and eye angles (radians) to glTF quaternions, and the few quaternion operations we need.
+"""Head and eye angles (radians) to glTF quaternions, and the few quaternion operations we need:
+the one quaternion kit (the Blender add-on uses it too, turning (x, y, z, w) into Blender's
+(w, x, y, z) with `wxyz` at its boundary).
 
 Axis convention (glTF: metres, +Y up, the face looks along +Z, so +X is the subject's left),
 the same numbers the Live Link CSV carries in HeadYaw/HeadPitch/HeadRoll and the eye columns:
@@ -11,16 +13,33 @@ Quaternions are glTF order (x, y, z, w).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
+
+
+def axis_angle_quaternions(axis: Sequence[float], angle: np.ndarray) -> np.ndarray:
+    """Rotations by `angle` [N] about a unit axis vector, as [N, 4] (x, y, z, w)."""
+    half = np.asarray(angle, dtype=np.float64).reshape(-1) * 0.5
+    q = np.zeros((half.size, 4))
+    q[:, :3] = np.sin(half)[:, None] * np.asarray(axis, dtype=np.float64) + 0.0  # no -0.0
+    q[:, 3] = np.cos(half)
+    return q
 
 
 def axis_quaternion(axis: int, angle: np.ndarray) -> np.ndarray:
     """Rotations by `angle` [N] about the unit axis 0=X, 1=Y, 2=Z, as [N, 4] (x, y, z, w)."""
-    half = np.asarray(angle, dtype=np.float64) * 0.5
-    q = np.zeros((half.size, 4))
-    q[:, axis] = np.sin(half).ravel()
-    q[:, 3] = np.cos(half).ravel()
-    return q
+    return axis_angle_quaternions(np.eye(3)[axis], angle)
+
+
+def wxyz(q: np.ndarray) -> np.ndarray:
+    """(x, y, z, w) quaternions in Blender's (w, x, y, z) order."""
+    return np.roll(np.asarray(q, dtype=np.float64), 1, axis=-1)
+
+
+def xyzw(q: np.ndarray) -> np.ndarray:
+    """Blender's (w, x, y, z) quaternions in glTF's (x, y, z, w) order."""
+    return np.roll(np.asarray(q, dtype=np.float64), -1, axis=-1)
 
 
 def multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
