@@ -3,11 +3,13 @@
     .venv/bin/python training/build_demo_face.py [--force] [--no-picture]
 
 The neutral shape is mediapipe's face mesh fitted to scikit-image's astronaut photograph, turned
-into metres in the glTF frame, made mirror-symmetric, its lips closed and subdivided once. The
-52 ARKit targets are displacement fields authored on mediapipe landmark regions: handle vertices
-get a displacement, the rest of a region follows through a harmonic extension on the mesh (so the
-fields respect the mouth and eye openings) weighted by a smooth falloff that reaches zero at a
-geodesic radius. Paired targets are authored on the subject's left and mirrored.
+into metres in the glTF frame, made mirror-symmetric, its lips closed, the portrait's smile taken
+out (a neutral mouth width, level corners) and subdivided once. The 52 ARKit targets are
+displacement fields authored on mediapipe landmark regions, each at its full FACS extent
+(docs/face.md): handle vertices get a displacement, the rest of a region follows through a
+harmonic extension on the mesh (so the fields respect the mouth and eye openings) weighted by a
+smooth falloff that reaches zero at a geodesic radius. Paired targets are authored on the
+subject's left and mirrored.
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ LIP_OUTER_LO = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]
 EYE_L_UP = [263, 466, 388, 387, 386, 385, 384, 398, 362]
 EYE_L_LO = [263, 249, 390, 373, 374, 380, 381, 382, 362]
 BROW_L = [300, 293, 334, 296, 336, 285, 295, 282, 283, 276]
-BROW_L_INNER = [336, 296, 285, 295]
 BROW_L_OUTER = [300, 293, 276, 283]
 IRIS_L, IRIS_R = 473, 468
 NOSE_WING_L = [358, 279, 429, 420, 360, 344, 327, 294, 278]
