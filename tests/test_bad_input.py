@@ -63,7 +63,7 @@ def make_inputs(folder: Path) -> None:
     (folder / "bad.mp3").write_bytes(b"\xff\xfb\x90\x00" + rng.bytes(3000))
     (folder / "noise.png").write_bytes(_noise_png(rng))
     (folder / "notmesh.glb").write_bytes(b"glTF" + rng.bytes(200))
-    user_mesh.write_glb(folder / "nomorphs.glb", names=["Smile", "Frown", "Blink_L"])
+    user_mesh.write_glb(folder / "nomorphs.glb", names=["Key 1", "Key 2", "Bulge"])
     user_mesh.write_glb(folder / "face.glb", head=False)
     timelines = {
         "broken.json": "{not json",
@@ -87,6 +87,12 @@ def make_inputs(folder: Path) -> None:
         text = data if isinstance(data, str) else json.dumps(data)
         (folder / name).write_text(text)
     (folder / "folder.wav").mkdir()
+    from emosync.exporters.preview import render, write_png
+    from emosync.rigs.demo_face import load_demo_face
+    from emosync.rigs.emotion_poses import pose_for
+
+    happy = np.eye(7)[4]  # a rendered demo face: mediapipe finds it
+    write_png(folder / "face.png", render(load_demo_face(), pose_for(happy), None, (320, 320)))
     (folder / "folder.json").mkdir()
 
 
@@ -327,6 +333,9 @@ CASES = [
         "past the clip's end",
         code=0,
         warnings=1,
+    ),
+    Case(
+        "photo with a face (no TFLite lines)", ["emotion", "--image", f"{I}/face.png"], "", code=0
     ),
     Case(
         "mesh without head or eye nodes",
