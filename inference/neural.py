@@ -17,7 +17,7 @@ Transcripts are not used by this engine.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ import numpy as np
 from emosync.errors import InputError
 from emosync.inference.audio import SAMPLE_RATE, Audio
 from emosync.inference.compose import enforce_seal
+from emosync.inference.facecurves import FaceCurves, resample_rows
 from emosync.inference.features import MEL, LogMelStream, frame_energy
 from emosync.inference.life import LifeSettings, life_frames
 from emosync.inference.onnx_model import Model, ModelFileError, asset_path, load_model
@@ -68,16 +69,6 @@ class NeuralOutput:
 
     curves: np.ndarray
     phones: np.ndarray
-
-
-@dataclass
-class NeuralFace:
-    """FaceCurves-ready output: FaceCurves(face.fps, face.values, metadata=face.metadata)."""
-
-    fps: float
-    values: np.ndarray  # [F × 61] float32, rigs.channels.CHANNELS order
-    metadata: dict[str, Any] = field(default_factory=dict)
-    n_samples: int = 0  # 16 kHz samples of audio animated
 
 
 # --- the model --------------------------------------------------------------------------------
@@ -489,12 +480,7 @@ def resample_frames(
     a, b = rows if rows is not None else (0, n_out)
     if fps == MODEL_FPS and len(v) == n_out:
         return v[a:b].copy()
-    src = np.arange(len(v)) / MODEL_FPS
-    dst = np.arange(a, b) / float(fps)
-    out = np.empty((b - a, v.shape[1]), np.float32)
-    for c in range(v.shape[1]):
-        out[:, c] = np.interp(dst, src, v[:, c])
-    return out
+    return resample_rows(v, MODEL_FPS, b - a, float(fps), start=a)
 
 
 def neutral_closures(conv: NeuralConvertor, samples: np.ndarray, seal: np.ndarray) -> np.ndarray:
@@ -520,7 +506,7 @@ def neural_face(
     seed: int = 0,
     fps: float = MODEL_FPS,
     convertor: NeuralConvertor | None = None,
-) -> NeuralFace:
+) -> FaceCurves:
     """Animate a clip with the neural engine: the model's face and head at `fps`, with blinks
     and gaze from inference.life on top and lips sealed where the model hears P, B or M.
 
@@ -544,7 +530,7 @@ def neural_face_blocks(
     fps: float = MODEL_FPS,
     convertor: NeuralConvertor | None = None,
     progress: Callable[[float], None] | None = None,
-) -> NeuralFace:
+) -> FaceCurves:
     """`neural_face` on a clip that arrives as 16 kHz mono blocks (inference.audio.stream_audio),
     so the waveform is never held whole: memory grows only with the curves (a few hundred
     bytes per frame). Blocks whose lengths are multiples of 160 samples (the 30 s blocks of
@@ -586,7 +572,7 @@ def _face(
     life: LifeSettings | None,
     seed: int,
     fps: float,
-) -> NeuralFace:
+) -> FaceCurves:
     """The face at `fps` from the model's frames (and the neutral rendition's, for emotional
     clips) and the clip's energy track: smoothing, calibration, seals, life."""
     settings = life or LifeSettings()
@@ -615,6 +601,7 @@ def _face(
         values[a:b, N_BLENDSHAPES:] = extra.rotations[a:b]
         values[a:b, N_BLENDSHAPES : N_BLENDSHAPES + 3] = curves[:, N_BLENDSHAPES:] * settings.head
     metadata = {
+        "duration": round(n_samples / SAMPLE_RATE, 6),
         "engine": "neural",
         "model_version": f"neural-{conv.version}",
         "model_sha256": conv.model.sha256,
@@ -624,7 +611,7 @@ def _face(
         "lookahead_ms": 10.0 * conv.lookahead,
         "seed": seed,
     }
-    return NeuralFace(float(fps), values, metadata, n_samples)
+    return FaceCurves(float(fps), values, metadata=metadata)
 
 
 def add_life(weights: np.ndarray, blend: np.ndarray) -> np.ndarray:

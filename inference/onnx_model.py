@@ -21,6 +21,7 @@ from emosync.rigs.emotions import EMOTIONS
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 MANIFEST_NAME = "MANIFEST.json"
+_OPENED: dict[tuple, Model] = {}  # load_model's models, by path, file stamps, kind, version
 
 
 class ModelFileError(InputError):
@@ -105,10 +106,25 @@ def pick_providers() -> list[str]:
 def load_model(
     path: str | Path, kind: str, version: str = "1", providers: list[str] | None = None
 ) -> Model:
-    """Verify and open an EmoSync ONNX model of `kind` whose format major version is `version`."""
+    """Verify and open an EmoSync ONNX model of `kind` whose format major version is `version`,
+    once per process: a file already opened, unchanged since (its and its manifest's size and
+    modification time), is not hashed or loaded again."""
+    p = Path(path)
+    try:
+        stamps = tuple(
+            (f.stat().st_size, f.stat().st_mtime_ns) for f in (p, p.parent / MANIFEST_NAME)
+        )
+    except OSError:
+        return _open_model(p, kind, version, providers)  # it raises the one-line error
+    key = (str(p.resolve()), stamps, kind, version, tuple(providers or ()))
+    if key not in _OPENED:
+        _OPENED[key] = _open_model(p, kind, version, providers)
+    return _OPENED[key]
+
+
+def _open_model(p: Path, kind: str, version: str, providers: list[str] | None) -> Model:
     import onnxruntime as ort
 
-    p = Path(path)
     digest = verify_file(p)
     try:
         session = ort.InferenceSession(str(p), providers=providers or pick_providers())

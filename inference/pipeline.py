@@ -188,7 +188,7 @@ def _animate_neural(
             progress=report,
         )  # fmt: skip
         path = str(source)
-    duration = face.n_samples / SAMPLE_RATE
+    duration = face.metadata["duration"]
     values = face.values
     if expression is not None or any(s.expression is not None for s in timeline.segments):
         values[:, :N_BLENDSHAPES] = _blend_expressions(
@@ -199,7 +199,7 @@ def _animate_neural(
     metadata = {
         "name": Path(path).stem if path else "clip",
         "source_audio": path or "",
-        "duration": round(duration, 6),
+        "duration": duration,
         "engine": "neural",
         "emotion_timeline": timeline.to_metadata(),
         "intensity": options.intensity,
