@@ -420,6 +420,8 @@ def summarise(records: list[dict], seconds: float, failures: dict) -> dict:
             "min_recall": MIN_RECALL,
             "min_precision": MIN_PRECISION,
             "max_phone_seconds": MAX_PHONE_SECONDS,
+            "max_fit_gap": MAX_FIT_GAP,
+            "version": FILTER_VERSION,
         },
         "fps": FPS,
     }
