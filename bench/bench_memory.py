@@ -111,7 +111,7 @@ def _pss(pid: int) -> int:
 
 def run(cmd: list[str], timeout: float) -> tuple[int, float, int, int, int, str]:
     """(exit code, wall s, peak tree RSS, peak tree PSS, peak main RSS, last stderr line)."""
-    err_path = Path("/tmp/emosync_bench_memory.stderr")
+    err_path = Path(f"/tmp/emosync_bench_memory.{os.getpid()}.stderr")
     with open(err_path, "w") as err:
         start = time.monotonic()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
@@ -131,6 +131,7 @@ def run(cmd: list[str], timeout: float) -> tuple[int, float, int, int, int, str]
     proc.returncode = os.waitstatus_to_exitcode(status)
     main_peak = usage.ru_maxrss * 1024  # KiB on Linux
     lines = [ln for ln in err_path.read_text(errors="replace").splitlines() if ln.strip()]
+    err_path.unlink()
     last = lines[-1].split("\r")[-1].strip() if lines else ""
     return proc.returncode, wall, max(peak, main_peak), peak_pss, main_peak, last
 
