@@ -27,8 +27,8 @@ _FRAMES_PER_BATCH = 4096  # STFT frames transformed at once (bounds memory on lo
 
 @dataclass(frozen=True)
 class MelSettings:
-    """The log-mel settings, said once: log_mel's and LogMelStream's defaults, and what a
-    convertor model's metadata must repeat (`contract`)."""
+    """The log-mel settings, said once: what log_mel and LogMelStream compute (MEL by default)
+    and what a convertor model's metadata must repeat (`contract`)."""
 
     sr: int = SAMPLE_RATE
     n_fft: int = 400
@@ -120,28 +120,20 @@ def _frames_to_log_mel(
     return out
 
 
-def log_mel(
-    samples: np.ndarray,
-    sr: int = MEL.sr,
-    n_fft: int = MEL.n_fft,
-    hop_length: int = MEL.hop_length,
-    win_length: int = MEL.win_length,
-    n_mels: int = MEL.n_mels,
-    fmin: float = MEL.fmin,
-    fmax: float = MEL.fmax,
-) -> np.ndarray:
+def log_mel(samples: np.ndarray, settings: MelSettings = MEL) -> np.ndarray:
     """Log-mel power spectrogram in dB, float32 [frames × n_mels].
 
     Frame count is 1 + (N + 2·(n_fft//2) - n_fft) // hop_length (= 1 + N // hop_length for even
     n_fft), frame t centred on sample t·hop_length, the signal zero-padded by n_fft//2 each side.
     """
-    _check_settings(n_fft, hop_length, win_length, fmax, sr)
+    m = settings
+    _check_settings(m.n_fft, m.hop_length, m.win_length, m.fmax, m.sr)
     x = np.asarray(samples, dtype=np.float64).reshape(-1)
-    pad = n_fft // 2
+    pad = m.n_fft // 2
     padded = np.concatenate([np.zeros(pad), x, np.zeros(pad)])
-    n_frames = max(0, 1 + (len(padded) - n_fft) // hop_length)
-    bank = mel_filterbank(sr, n_fft, n_mels, float(fmin), float(fmax))
-    return _frames_to_log_mel(padded, n_frames, hop_length, _window(n_fft, win_length), bank)
+    n_frames = max(0, 1 + (len(padded) - m.n_fft) // m.hop_length)
+    bank = mel_filterbank(m.sr, m.n_fft, m.n_mels, float(m.fmin), float(m.fmax))
+    return _frames_to_log_mel(padded, n_frames, m.hop_length, _window(m.n_fft, m.win_length), bank)
 
 
 class LogMelStream:
@@ -151,22 +143,14 @@ class LogMelStream:
     n_fft samples between calls.
     """
 
-    def __init__(
-        self,
-        sr: int = MEL.sr,
-        n_fft: int = MEL.n_fft,
-        hop_length: int = MEL.hop_length,
-        win_length: int = MEL.win_length,
-        n_mels: int = MEL.n_mels,
-        fmin: float = MEL.fmin,
-        fmax: float = MEL.fmax,
-    ) -> None:
-        _check_settings(n_fft, hop_length, win_length, fmax, sr)
-        self.n_fft, self.hop = n_fft, hop_length
-        self.window = _window(n_fft, win_length)
-        self.bank = mel_filterbank(sr, n_fft, n_mels, float(fmin), float(fmax))
+    def __init__(self, settings: MelSettings = MEL) -> None:
+        m = settings
+        _check_settings(m.n_fft, m.hop_length, m.win_length, m.fmax, m.sr)
+        self.n_fft, self.hop = m.n_fft, m.hop_length
+        self.window = _window(m.n_fft, m.win_length)
+        self.bank = mel_filterbank(m.sr, m.n_fft, m.n_mels, float(m.fmin), float(m.fmax))
         # The buffer holds the padded signal from padded index `start` on.
-        self.buf = np.zeros(n_fft // 2)
+        self.buf = np.zeros(m.n_fft // 2)
         self.start = 0
         self.next_frame = 0
         self.finished = False

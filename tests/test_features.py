@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 
 from emosync.inference.audio import SAMPLE_RATE, load_audio
-from emosync.inference.features import LogMelStream, frame_energy, log_mel, mel_filterbank
+from emosync.inference.features import (
+    LogMelStream,
+    MelSettings,
+    frame_energy,
+    log_mel,
+    mel_filterbank,
+)
 
 librosa = pytest.importorskip("librosa")
 
@@ -43,7 +49,7 @@ SETTINGS = [
 @pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: ",".join(map(str, s.values())))
 def test_log_mel_matches_librosa(speech: np.ndarray, settings: dict) -> None:
     for y in (speech, speech.astype(np.float64)):
-        ours = log_mel(y, **settings)
+        ours = log_mel(y, MelSettings(**settings))
         ref = _librosa_log_mel(y, **settings)
         assert ours.dtype == np.float32 and ours.shape == ref.shape
         worst = float(np.abs(ours - ref).max())
