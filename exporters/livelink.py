@@ -19,7 +19,7 @@ import numpy as np
 from emosync.atomic import check_writable
 from emosync.errors import InputError
 from emosync.exporters.pieces import write_pieces
-from emosync.inference.facecurves import FaceCurves
+from emosync.inference.facecurves import FaceCurves, interp_rows
 from emosync.rigs.channels import ARKIT_NAMES, CHANNELS, ROTATION_NAMES, canonical_name, pascal
 
 # The app's column order: Apple's ARKit order except JawRight before JawLeft and MouthRight before
@@ -250,5 +250,4 @@ def _resample(times: np.ndarray, values: np.ndarray, fps: float) -> np.ndarray:
     keep = np.concatenate([[True], np.diff(times) > 0])
     times, values = times[keep], values[keep]
     n = max(1, int(math.floor(times[-1] * fps + 1e-6)) + 1)
-    grid = np.arange(n) / fps
-    return np.stack([np.interp(grid, times, values[:, c]) for c in range(values.shape[1])], 1)
+    return interp_rows(np.arange(n) / fps, times, values)

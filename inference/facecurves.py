@@ -28,11 +28,17 @@ def resample_rows(
     """Linear resampling, the one used everywhere: rows at times i / fps_in to n_out float32
     rows at times (start + j) / fps_out, edges held. A 1-D track gives a 1-D track."""
     v = np.asarray(values, dtype=np.float32)
-    src = np.arange(len(v)) / fps_in
     dst = np.arange(start, start + n_out) / fps_out
+    return interp_rows(dst, np.arange(len(v)) / fps_in, v)
+
+
+def interp_rows(dst: np.ndarray, src: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The rows of `values` (at increasing times `src`) linearly interpolated at times `dst`,
+    float32, edges held; resample_rows on an even grid, the Live Link reader on timecodes."""
+    v = np.asarray(values)
     if v.ndim == 1:
         return np.interp(dst, src, v).astype(np.float32)
-    out = np.empty((n_out, v.shape[1]), dtype=np.float32)
+    out = np.empty((len(dst), v.shape[1]), dtype=np.float32)
     for c in range(v.shape[1]):
         out[:, c] = np.interp(dst, src, v[:, c])
     return out
