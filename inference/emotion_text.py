@@ -37,9 +37,11 @@ from emosync.rigs.emotions import (
     EMOTIONS,
     NON_FEELING_WORDS,
     clip_state,
+    mixture_terms,
     neutral,
     parse_emotion,
     parse_intensity,
+    split_amount,
 )
 
 KIND = "emotion_text"
@@ -50,7 +52,6 @@ WORDS_FILE = "words.npz"
 # the table's weights fall with a word's frequency ("very" 0.16, "good" 0.17, "sad" 0.83).
 CONTENT_WEIGHT = 0.1
 _NEGATIVE = re.compile(r"(?<![\w.])[-\u2212]\s*(\d|\.\d)")
-_WEIGHT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(%?)\s*\*?\s*(?=\D)")
 
 
 @dataclass
@@ -145,9 +146,7 @@ def text_emotion(
             "(mixtures add emotions, e.g. '0.6 happy + 0.3 surprised')"
         )
     total, confidence, warnings, sources = neutral(), 1.0, [], set()
-    for term in (t.strip() for t in prompt.split("+")):
-        if not term:
-            continue
+    for term in mixture_terms(prompt):
         reading = _read_term(term, encoder)
         total += reading.state
         confidence = min(confidence, reading.confidence)
@@ -163,11 +162,7 @@ def _read_term(term: str, encoder: Encoder | None) -> TextReading:
         return TextReading(parse_emotion(term), 1.0, [], "exact")
     except InputError:
         pass
-    weight, rest = 1.0, term
-    match = _WEIGHT.match(term)
-    if match:
-        weight = parse_intensity(match.group(1) + match.group(2), what=f"weight in '{term}'")
-        rest = term[match.end() :]
+    weight, rest = split_amount(term)
     reading = encode_text(rest, encoder)
     reading.state = reading.state * weight
     return reading

@@ -118,6 +118,7 @@ NON_FEELING_WORDS: frozenset[str] = frozenset(_FILLER | set(_MODIFIERS))
 
 _SPLIT = re.compile(r"\s*(?:\+|,|;|&|\band\b|\bwith\b|\bbut\b)\s*")
 _NUMBER = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)\s*(%?)$")
+_LEADING_AMOUNT = re.compile(r"^\s*(\d+(?:\.\d*)?|\.\d+)\s*(%?)\s*\*?\s*(?=\D)")
 _PHRASES = sorted((k for k in (*_WORDS, *_MODIFIERS) if " " in k), key=len, reverse=True)
 _EXAMPLE = "'0.6 happy + 0.3 surprised'"
 
@@ -164,13 +165,29 @@ def parse_emotion(text: str, intensity: float = 1.0) -> np.ndarray:
     gain = parse_intensity(intensity)
     if not isinstance(text, str) or not text.strip():
         raise InputError(f"empty emotion; {_suggestion()}")
-    terms = [t for t in _SPLIT.split(text.strip().lower()) if t]
+    terms = [t for addend in mixture_terms(text.lower()) for t in _SPLIT.split(addend) if t]
     if not terms:
         raise InputError(f"no emotion in '{text.strip()}'; {_suggestion()}")
     state = neutral()
     for term in terms:
         state += _parse_term(term)
     return clip_state(state * gain)
+
+
+def mixture_terms(prompt: str) -> list[str]:
+    """The addends of a mixture prompt ("0.6 happy + 0.3 surprised"), stripped, empty ones
+    dropped: `+` is the one mixture operator of every emotion reader."""
+    return [t.strip() for t in prompt.split("+") if t.strip()]
+
+
+def split_amount(term: str) -> tuple[float, str]:
+    """A term's leading amount and the rest: "0.5 quietly furious" -> (0.5, "quietly
+    furious"), "70% sad" -> (0.7, "sad"), "0.6*happy"; (1.0, term) when it has none."""
+    match = _LEADING_AMOUNT.match(term)
+    if not match:
+        return 1.0, term
+    amount = parse_intensity(match.group(1) + match.group(2), what=f"weight in '{term}'")
+    return amount, term[match.end() :]
 
 
 def parse_intensity(value: str | float, what: str = "intensity") -> float:

@@ -304,3 +304,15 @@ def test_breathing_is_deterministic_by_seed_and_neutral_stays_neutral() -> None:
         still, np.tile(pose_for(parse_emotion("happy")), (150, 1)), atol=1e-6
     )
     assert a.dtype == np.float32 and a.shape == (150, 52)
+
+
+def test_one_mixture_split_and_amount_reader():
+    from emosync.rigs.emotions import mixture_terms, split_amount
+
+    assert mixture_terms(" 0.6 happy +  + 0.3 surprised ") == ["0.6 happy", "0.3 surprised"]
+    assert split_amount("0.5 quietly furious") == (0.5, "quietly furious")
+    assert split_amount("70% sad") == (pytest.approx(0.7), "sad")
+    assert split_amount("0.6*happy") == (0.6, "happy")
+    assert split_amount("quietly furious") == (1.0, "quietly furious")
+    with pytest.raises(InputError):
+        split_amount("2 happy")
