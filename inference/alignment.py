@@ -245,8 +245,8 @@ def _forced_pass(
 def _word_timed(engine: _Engine, segs: list[tuple[str, int, int]]) -> _Pass:
     """Phones from the word pass alone: each word's pronunciation spread evenly over its frames.
     Band-limited speech (an 8 kHz phone line) often fits the word pass and then fails
-    pocketsphinx's phone-level pass (measured: 8 of 36 espeak-ng clips at 8/11 kHz against 1 of
-    36 at 16/22 kHz); the words and their times are still right."""
+    pocketsphinx's phone-level pass; the words and their times are still right
+    (bench/bench_band_limited.py, docs/reliability.md)."""
     phones, word_segs = [], []
     for word, first, last in segs:
         start, end = _seconds(first), _seconds(last + 1)
@@ -286,6 +286,8 @@ def _forced(engine: _Engine, x: np.ndarray, words: list[str]) -> _Pass | None:
         result = _forced_pass(engine, _to_pcm(x, dither), words)
         if result is not None:
             return result
+    # Retrying this word pass over a stronger noise floor (300 or 1000 in 16-bit steps) kept every
+    # 8/11 kHz transcript but accepted a wrong one at 11 kHz (bench/bench_band_limited.py): no.
     return _forced_pass(engine, _to_pcm(x, _DITHER), words, word_timed=True)
 
 
