@@ -137,7 +137,9 @@ def run(args: argparse.Namespace) -> int:
     for warning in curves.metadata.get("warnings", []):
         print(f"emosync: warning: {warning}", file=sys.stderr)
     if flame is not None:
-        for path in write_flame_outputs(curves, outputs, flame, force=args.force):
+        with atomic_set():  # all outputs or none, as below
+            written = write_flame_outputs(curves, outputs, flame, force=args.force)
+        for path in written:
             if not args.quiet:
                 print(f"wrote {path} ({curves.n_frames} frames at {curves.fps:g} fps, FLAME)")
         return 0
