@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from emosync.atomic import check_writable
+from emosync.atomic import atomic_set, check_writable
 from emosync.cli.flame_option import add_flame_options, check_flame_args, flame_rig
 from emosync.errors import InputError
 from emosync.exporters.dispatch import READABLE, SUFFIXES, export, read
@@ -56,11 +56,12 @@ def run(args: argparse.Namespace) -> int:
         check_rig_outputs(args.rig, outputs, None)
     curves = read(args.curves)
     rig = flame_rig(args)
-    if rig is not None:
-        written = write_flame_outputs(curves, outputs, rig, force=args.force)
-    else:
-        converted = apply_rig(curves, args.rig)
-        written = [export(converted, out, force=args.force) for out in outputs]
+    with atomic_set():  # all outputs or none
+        if rig is not None:
+            written = write_flame_outputs(curves, outputs, rig, force=args.force)
+        else:
+            converted = apply_rig(curves, args.rig)
+            written = [export(converted, out, force=args.force) for out in outputs]
     if not args.quiet:
         for path in written:
             print(f"wrote {path} ({curves.n_frames} frames at {curves.fps:g} fps)")
