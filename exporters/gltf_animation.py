@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from pygltflib import GLTF2, Animation, AnimationChannel, AnimationChannelTarget, AnimationSampler
 
@@ -28,7 +30,7 @@ def limit_active_targets(weights: np.ndarray, k: int | None) -> np.ndarray:
     return out
 
 
-def channel_columns(curves: FaceCurves, names: list[str | None]) -> np.ndarray:
+def channel_columns(curves: FaceCurves, names: Sequence[str | None]) -> np.ndarray:
     """curves' values for `names` as [frames × len(names)]; None or absent channels are 0."""
     out = np.zeros((curves.n_frames, len(names)), dtype=np.float32)
     where = {name: i for i, name in enumerate(curves.channels)}

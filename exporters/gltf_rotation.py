@@ -97,8 +97,8 @@ def matrix_to_quaternion(m: np.ndarray) -> np.ndarray:
         q[i] = s / 4
         q[j] = (r[j, i] + r[i, j]) / s
         q[k] = (r[k, i] + r[i, k]) / s
-    q = np.asarray(q)
-    return q / np.linalg.norm(q)
+    quat = np.asarray(q)
+    return quat / np.linalg.norm(quat)
 
 
 def rotate_vectors(q: np.ndarray, v: np.ndarray) -> np.ndarray:

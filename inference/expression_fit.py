@@ -239,7 +239,7 @@ def readout_features(weights: np.ndarray) -> np.ndarray:
 def emotion_from_features(weights: np.ndarray, calibration: TrackerCalibration) -> np.ndarray:
     """The emotion state [7]: the non-negative mixture of the calibrated prototypes that best
     explains the pose's features, each weighted by how little it varies between identities."""
-    if calibration.prototypes is None:
+    if calibration.prototypes is None or calibration.feature_spread is None:
         raise ValueError("the calibration has no read-out prototypes")
     spread = np.hypot(calibration.feature_spread, SPREAD_FLOOR)
     scale = 1.0 / spread

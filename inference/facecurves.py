@@ -99,12 +99,12 @@ class FaceCurves:
         if fps <= 0:
             raise InputError(f"fps must be positive, got {fps}")
         if fps == self.fps or self.n_frames < 2:
-            out = self.copy()
-            out.fps = float(fps)
-            return out
+            same = self.copy()
+            same.fps = float(fps)
+            return same
         n_out = max(1, int(round(self.duration * fps)))
-        out = resample_rows(self.values, self.fps, n_out, fps)
-        return FaceCurves(float(fps), out, self.channels, copy.deepcopy(self.metadata))
+        values = resample_rows(self.values, self.fps, n_out, fps)
+        return FaceCurves(float(fps), values, self.channels, copy.deepcopy(self.metadata))
 
     def slice(self, start: float, end: float | None = None) -> FaceCurves:
         """Frames from `start` to `end` seconds (end exclusive)."""
@@ -172,7 +172,7 @@ class FaceCurves:
         except (json.JSONDecodeError, KeyError, TypeError) as exc:
             raise InputError(f"not a valid FaceCurves JSON: {exc}") from None
 
-    def npz_arrays(self) -> dict[str, np.ndarray]:
+    def npz_arrays(self) -> dict[str, np.ndarray | np.generic]:
         return {
             "values": self.values,
             "fps": np.float64(self.fps),

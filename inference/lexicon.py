@@ -160,9 +160,9 @@ def letter_to_sound(word: str) -> list[str]:
     letters = "".join(c for c in word.lower() if "a" <= c <= "z")
     if len(letters) > 3 and letters.endswith("e") and letters[-2] not in _VOWEL_LETTERS:
         letters = letters[:-1]  # silent final e
-    for silent, sound in (("kn", "n"), ("wr", "r"), ("ps", "s")):
+    for silent, kept in (("kn", "n"), ("wr", "r"), ("ps", "s")):
         if letters.startswith(silent):
-            letters = sound + letters[2:]
+            letters = kept + letters[2:]
     phones: list[str] = []
     i = 0
     while i < len(letters):
