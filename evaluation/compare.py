@@ -172,14 +172,41 @@ class LipReader:
         return self.phones[np.argmax(logits, axis=-1)]
 
 
-def neural_phone_alignment(convertor: Any, samples: np.ndarray, duration: float) -> Alignment:
-    """The neural model's most likely phone at each of its frames (neutral emotion), as runs."""
-    n = convertor.n_frames(len(samples))
-    out = convertor.convert(samples, np.zeros((n, N_EMOTIONS), np.float32))
+def neural_phone_alignment(
+    convertor: Any,
+    samples: np.ndarray,
+    duration: float,
+    bilabial_mass: float | None = None,
+    min_frames: int = 1,
+) -> Alignment:
+    """The neural model's most likely phone at each of its frames (neutral emotion), as runs.
+    `bilabial_mass`: a frame whose P+B+M probability reaches it is labelled with the likeliest of
+    the three; `min_frames`: shorter runs take the label of the run before them."""
     from emosync.inference.neural import MODEL_FPS
 
-    labels = np.array(convertor.phones, dtype=object)[np.argmax(out.phones, axis=1)]
+    n = convertor.n_frames(len(samples))
+    probs = convertor.convert(samples, np.zeros((n, N_EMOTIONS), np.float32)).phones
+    names = np.array(convertor.phones, dtype=object)
+    index = np.argmax(probs, axis=1)
+    if bilabial_mass is not None and len(convertor.bilabial):
+        bil = convertor.bilabial
+        closed = probs[:, bil].sum(axis=1) >= bilabial_mass
+        index[closed] = bil[np.argmax(probs[closed][:, bil], axis=1)]
+    labels = names[index]
+    if min_frames > 1:
+        labels = _merge_short_runs(labels, min_frames)
     return frames_to_alignment(labels, MODEL_FPS, duration)
+
+
+def _merge_short_runs(labels: np.ndarray, min_frames: int) -> np.ndarray:
+    out = labels.copy()
+    start = 0
+    for i in range(1, len(out) + 1):
+        if i == len(out) or out[i] != out[start]:
+            if i - start < min_frames and start > 0:
+                out[start:i] = out[start - 1]
+            start = i
+    return out
 
 
 # --- scoring --------------------------------------------------------------------------------

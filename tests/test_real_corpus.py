@@ -224,3 +224,20 @@ def test_eval_prints_per_speaker_rows(tmp_path: Path, two_prompts: list, capsys)
     assert "no X.wav" in capsys.readouterr().err
     meta = json.loads(next((tmp_path / "asterisk-en").glob("*.json")).read_text())
     assert meta["speaker"] in ("a:one", "a:two")
+
+
+@needs_allison
+def test_neural_phone_alignment_options(two_prompts: list) -> None:
+    from emosync.evaluation.compare import neural_phone_alignment
+    from emosync.inference.neural import NeuralConvertor
+
+    conv = NeuralConvertor()
+    x = decode_g722(two_prompts[0].audio_path)
+    duration = len(x) / 16000
+    plain = neural_phone_alignment(conv, x, duration)
+    assert {p.label for p in plain.phones} & {"P", "B", "M"}  # the prompt has an m
+    closed = neural_phone_alignment(conv, x, duration, bilabial_mass=0.0)
+    assert {p.label for p in closed.phones} <= {"P", "B", "M"}
+    merged = neural_phone_alignment(conv, x, duration, min_frames=4)
+    assert len(merged.phones) < len(plain.phones)
+    assert all(p.end - p.start >= 4 / 50 - 1e-9 for p in merged.phones[1:-1])
