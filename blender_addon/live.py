@@ -4,8 +4,8 @@ shape keys (and jaw bone and head, as the Target panel says) as packets arrive (
 modal timer so the UI never waits on the network, and optionally recorded to a new action with
 the same keyframe writer as Generate.
 
-Shape keys are matched with rigs/morph_names.py (ARKit, VRM or viseme names, the object's custom map);
-recording goes through apply.apply_curves, so jaw bone and head settings apply there too.
+Shape keys are matched by rigs/morph_names.py (ARKit, VRM or viseme names, the object's own
+map); recording goes through apply.apply_curves, so jaw bone and head settings apply there too.
 """
 
 from __future__ import annotations
