@@ -152,7 +152,7 @@ def flame_npz_arrays(animation: FlameAnimation) -> dict[str, np.ndarray]:
         "neck_pose": animation.neck_pose,
         "eye_pose": animation.eye_pose,
         "eye_pose_joints": np.array(animation.eye_pose_joints),
-        "fps": np.float64(animation.fps),
+        "fps": np.array(animation.fps, dtype=np.float64),
         "provenance": np.array(json.dumps(animation.provenance)),
     }
 

@@ -75,7 +75,9 @@ def pack_bundles(messages: list[bytes], limit: int = MAX_DATAGRAM) -> list[bytes
     """Messages in order, grouped into as few OSC bundles (immediate time tag) of at most
     `limit` bytes as fit: a bundle is its header, then each element as int32 size + bytes."""
     header = _bundle_header()
-    out, group, size = [], [], len(header)
+    out: list[bytes] = []
+    group: list[bytes] = []
+    size = len(header)
     for msg in messages:
         if group and size + 4 + len(msg) > limit:
             out.append(b"".join(group))

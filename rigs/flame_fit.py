@@ -175,13 +175,13 @@ def _fit_arrays(fit: FlameFit) -> dict[str, np.ndarray]:
         "jaw": fit.jaw,
         "rms_mm": fit.rms_mm,
         "target_mm": fit.target_mm,
-        "scale": np.float64(fit.scale),
+        "scale": np.array(fit.scale, dtype=np.float64),
         "model_sha256": np.array(fit.model_sha256),
         "landmarks": np.array(fit.landmarks),
         "landmarks_sha256": np.array(fit.landmarks_sha256),
         "demo_sha256": np.array(fit.demo_sha256),
-        "n_landmarks": np.int64(fit.n_landmarks),
-        "version": np.int64(FIT_VERSION),
+        "n_landmarks": np.array(fit.n_landmarks, dtype=np.int64),
+        "version": np.array(FIT_VERSION, dtype=np.int64),
     }
 
 

@@ -112,7 +112,7 @@ def _latin1_encode(text: str, encoding: str = "utf-8") -> bytes:
     return text.encode("latin-1")
 
 
-_NUMPY = {"_reconstruct": _multiarray._reconstruct, "scalar": _multiarray.scalar}
+_NUMPY = {name: getattr(_multiarray, name) for name in ("_reconstruct", "scalar")}
 _ALLOWED: dict[tuple[str, str], Any] = {
     ("numpy", "ndarray"): np.ndarray,
     ("numpy", "dtype"): np.dtype,
