@@ -8,6 +8,7 @@ librosa at run time. Every problem with the user's file is an InputError with on
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from emosync.errors import InputError
+from emosync.inference.quiet import quiet_stderr
 
 try:
     import soundfile as _sf
@@ -201,21 +203,29 @@ class _Source:
 
 
 class _SoundfileSource(_Source):
+    """libsndfile; its MP3 decoder (mpg123) prints notes of its own on fd 2, kept off it."""
+
     def __init__(self, path: str) -> None:
-        self._f = _sf.SoundFile(path)
+        with quiet_stderr():
+            self._f = _sf.SoundFile(path)
         self.rate, self.channels = int(self._f.samplerate), int(self._f.channels)
         self.frames, self.format = int(self._f.frames), str(self._f.format)
 
     def blocks(self, size: int) -> Iterator[np.ndarray]:
         while True:
-            block = self._f.read(size, dtype="float32", always_2d=True)
+            with self._quiet():
+                block = self._f.read(size, dtype="float32", always_2d=True)
             if len(block) == 0:
                 return
             yield block
 
     def read_int16(self, out: np.ndarray) -> int:
         """Read into `out` [frames × channels] int16; returns the frames read (0 at the end)."""
-        return len(self._f.read(out=out, dtype="int16"))
+        with self._quiet():
+            return len(self._f.read(out=out, dtype="int16"))
+
+    def _quiet(self) -> contextlib.AbstractContextManager:
+        return quiet_stderr() if self.format == "MP3" else contextlib.nullcontext()
 
     def close(self) -> None:
         self._f.close()
