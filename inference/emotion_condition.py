@@ -99,6 +99,6 @@ def _clip_image(image: str | Path, gain: float, expression: bool, folder: Path) 
 
         found = image_emotion(image)
         pose, warnings = found.expression, warnings + found.warnings
-    details = {"image": str(image), "encoder": f"clip ({folder})"}
+    details: dict[str, Any] = {"image": str(image), "encoder": f"clip ({folder})"}
     details["confidence"] = round(confidence, 4)
     return EmotionReading(clip_state(state * gain), "image", warnings, pose, details)

@@ -262,7 +262,10 @@ def _media_value(
     if root is not None and not path.is_absolute():
         path = root / path
     try:
-        reading = read_emotion(**{"image" if kind == "image" else "audio": path}, expression=copy)
+        if kind == "image":
+            reading = read_emotion(image=path, expression=copy)
+        else:
+            reading = read_emotion(audio=path, expression=copy)
     except InputError as exc:
         raise InputError(f"{where}: {exc}") from None
     return reading.state, reading.expression
