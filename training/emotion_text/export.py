@@ -136,7 +136,8 @@ def quantize(src: Path, dst: Path) -> None:
     """Dynamic int8: weights of MatMul and the embedding Gather stored as int8, per channel.
 
     The head stays float32 (0.5 MB more): it is 1 % of the weights and reads how strong a
-    feeling is, which the all-int8 file lost most (held-out order 0.29 -> 0.14; docs/experiments.md)."""
+    feeling is, which the all-int8 file lost most (held-out order 0.29 -> 0.14;
+    docs/experiments.md)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
