@@ -39,9 +39,9 @@ _KEYS = sorted(_IPA, key=len, reverse=True)
 # marks that carry no lip or jaw shape of their own
 _DROP = re.compile("[ˈˌːˑ‿‍ʲʰʷˠˤ̥̩̯̃̊͜͡ʔ'\\-.|,]")
 # espeak-ng voice per language code of our sources
-ESPEAK_VOICES = {"cs": "cs", "nl": "nl", "fr": "fr", "it": "it", "ru": "ru", "es": "es",
-                 "ca": "ca", "ro": "ro", "bg": "bg", "be": "be", "el": "el", "da": "da",
-                 "lt": "lt", "de": "de", "pt": "pt", "sv": "sv", "pl": "pl"}  # fmt: skip
+ESPEAK_VOICES = {
+    code: code for code in "cs nl fr it ru es ca ro bg be el da lt de pt sv pl ml".split()
+}
 
 
 def ipa_to_arpabet(word: str) -> list[str]:
