@@ -133,10 +133,11 @@ class NeuralConvertor:
         curves, logits = self.model.run({"mel": mel, "emotion": emo})
         return NeuralOutput(curves[0], softmax(logits[0]))
 
-    def calibrate(self, curves: np.ndarray) -> np.ndarray:
+    def calibrate(self, curves: np.ndarray, copy: bool = True) -> np.ndarray:
         """The model's output calibration (metadata `calibration`), fitted on smoothed whole-clip
-        output: `neural_face` applies it after smooth_frames, the stream to its raw frames."""
-        out = np.array(curves, dtype=np.float32)
+        output: `neural_face` applies it after smooth_frames, the stream to its raw frames.
+        `copy=False` calibrates a float32 array in place."""
+        out = np.array(curves, dtype=np.float32, copy=copy)
         for i, (xs, ys) in self.calibration.items():
             out[:, i] = np.interp(out[:, i], xs, ys)
         return out
@@ -519,7 +520,10 @@ def neural_face(
     if np.any(emotion_reader(emotion)(0, len(out.curves)) > 0):
         neutral = conv.convert(audio.samples, np.zeros(N_EMOTIONS, np.float32)).curves
     energy = frame_energy(audio.samples)
-    return _face(conv, out, neutral, energy, len(audio.samples), emotion, life, seed, fps)
+    model_curves, seal = _model_tracks(conv, out, neutral)
+    del out, neutral
+    n_samples = len(audio.samples)
+    return _face(conv, model_curves, seal, energy, n_samples, emotion, life, seed, fps)
 
 
 def neural_face_blocks(
@@ -559,13 +563,26 @@ def neural_face_blocks(
         neutral = outs[1].curves
     del outs
     energy = np.concatenate(energies) if energies else np.zeros(0, np.float32)
-    return _face(conv, out, neutral, energy, n_samples, emotion, life, seed, fps)
+    model_curves, seal = _model_tracks(conv, out, neutral)
+    del out, neutral  # the raw frames and phone posteriors go before life's whole-clip work
+    return _face(conv, model_curves, seal, energy, n_samples, emotion, life, seed, fps)
+
+
+def _model_tracks(
+    conv: NeuralConvertor, out: NeuralOutput, neutral: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The smoothed, calibrated model frames and the seal demand at MODEL_FPS (with the
+    neutral rendition's closures for emotional clips)."""
+    seal = conv.seal_track(out.phones)
+    if neutral is not None:
+        seal = np.maximum(seal, _closures(conv, neutral, seal))
+    return conv.calibrate(smooth_frames(out.curves, SMOOTH_SIGMA), copy=False), seal
 
 
 def _face(
     conv: NeuralConvertor,
-    out: NeuralOutput,
-    neutral: np.ndarray | None,
+    model_curves: np.ndarray,
+    seal: np.ndarray,
     energy: np.ndarray,
     n_samples: int,
     emotion: EmotionSource,
@@ -573,16 +590,12 @@ def _face(
     seed: int,
     fps: float,
 ) -> FaceCurves:
-    """The face at `fps` from the model's frames (and the neutral rendition's, for emotional
-    clips) and the clip's energy track: smoothing, calibration, seals, life."""
+    """The face at `fps` from the model's smoothed, calibrated frames, the seal demand (both
+    at MODEL_FPS, from _model_tracks) and the clip's energy track: seals and life."""
     settings = life or LifeSettings()
-    n_model = len(out.curves)
+    n_model = len(model_curves)
     n = max(1, round(n_samples / SAMPLE_RATE * fps))
-    model_curves = conv.calibrate(smooth_frames(out.curves, SMOOTH_SIGMA))
     states = emotion_reader(emotion)(0, n_model)
-    seal = conv.seal_track(out.phones)
-    if neutral is not None:
-        seal = np.maximum(seal, _closures(conv, neutral, seal))
     seal = resample_frames(seal[:, None], n, fps)[:, 0]
     times = np.arange(n) / float(fps)
     states_at_fps = resample_frames(states, n, fps)
