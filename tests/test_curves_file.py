@@ -81,7 +81,7 @@ def test_dispatch_by_suffix(tmp_path):
         assert np.abs(back.values - c.values).max() <= 1e-6
     with pytest.raises(InputError, match=r"\.glb, \.gltf, \.csv, \.json, \.npz"):
         export(c, tmp_path / "out.fbx")
-    with pytest.raises(InputError, match=r"\.csv, \.json, \.npz"):
-        read(tmp_path / "out.glb")
+    with pytest.raises(InputError, match=r"\.csv, \.json, \.npz, \.glb, \.gltf"):
+        read(tmp_path / "out.fbx")
     with pytest.raises(InputError, match="mesh"):
         export(c, tmp_path / "x.csv", mesh=tmp_path / "user.glb")
