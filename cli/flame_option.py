@@ -29,29 +29,36 @@ def add_flame_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def check_flame_args(args: argparse.Namespace, outputs: list[Path]) -> None:
-    """Cheap checks before any work: the options belong together and the outputs fit."""
+def check_flame_args(
+    args: argparse.Namespace, outputs: list[Path], rig_option: str = "--rig"
+) -> None:
+    """Cheap checks before any work: the options belong together and the outputs fit.
+    `rig_option` names the option that asks for FLAME (`args.<its name>` == "flame")."""
     given = [args.flame_model, args.flame_landmarks, args.flame_expressions]
-    if args.rig != "flame":
+    if not _wants_flame(args, rig_option):
         if any(v is not None for v in given):
             raise InputError(
-                "--flame-model, --flame-landmarks, --flame-expressions need --rig flame"
+                f"--flame-model, --flame-landmarks, --flame-expressions need {rig_option} flame"
             )
         return
     if not args.flame_model:
         raise InputError(
-            "--rig flame needs --flame-model FILE (your FLAME model, e.g. flame2023.pkl)"
+            f"{rig_option} flame needs --flame-model FILE (your FLAME model, e.g. flame2023.pkl)"
         )
     for out in outputs:
         if out.suffix.lower() not in FLAME_SUFFIXES:
             raise InputError(
-                f"--rig flame writes {', '.join(FLAME_SUFFIXES)} (parameters or your FLAME "
+                f"{rig_option} flame writes {', '.join(FLAME_SUFFIXES)} (parameters or your FLAME "
                 f"mesh), not {out.name}"
             )
 
 
-def flame_rig(args: argparse.Namespace) -> FlameRig | None:
+def flame_rig(args: argparse.Namespace, rig_option: str = "--rig") -> FlameRig | None:
     """The user's FLAME model with its fit (loaded safely, fitted once, cached), or None."""
-    if args.rig != "flame":
+    if not _wants_flame(args, rig_option):
         return None
     return load_flame_rig(args.flame_model, args.flame_landmarks, args.flame_expressions)
+
+
+def _wants_flame(args: argparse.Namespace, rig_option: str) -> bool:
+    return getattr(args, rig_option.removeprefix("--").replace("-", "_")) == "flame"

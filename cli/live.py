@@ -14,11 +14,13 @@ from pathlib import Path
 import numpy as np
 
 from emosync import __version__
-from emosync.atomic import check_writable
+from emosync.atomic import atomic_set, check_writable
+from emosync.cli.flame_option import add_flame_options, check_flame_args, flame_rig
 from emosync.cli.live_control import Control, control_socket
 from emosync.cli.live_sources import file_blocks, mic_blocks, paced, pcm_blocks
 from emosync.errors import InputError
 from emosync.exporters.dispatch import SUFFIXES, export
+from emosync.exporters.flame import FlameRig, write_flame_outputs
 from emosync.exporters.live_livelink import LiveLinkSender
 from emosync.exporters.live_osc import VMC_RIGS, OscSender, VmcSender
 from emosync.exporters.live_udp import LiveSender, parse_endpoint
@@ -81,6 +83,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="OUT",
         help=f"record the sent frames ({' '.join(SUFFIXES)}), written at the end",
     )
+    out.add_argument(
+        "--record-rig",
+        default="arkit",
+        choices=("arkit", "flame"),
+        help="what -o records: the ARKit curves (default) or FLAME parameters/mesh "
+        "(with --flame-model, as in animate --rig flame)",
+    )
+    add_flame_options(out)
     out.add_argument("--force", action="store_true", help="overwrite existing recordings")
     p.add_argument("--fps", default="50", help="frames per second (default 50, the model's rate)")
     p.add_argument("--emotion", metavar="TEXT", help="emotion at the start (preset or words)")
@@ -116,6 +126,7 @@ def run(args: argparse.Namespace) -> int:
         check_writable(path, force=args.force)
     if len(set(recordings)) != len(recordings):
         raise InputError("the same output is named twice")
+    check_flame_args(args, recordings, "--record-rig")
     if not (args.livelink or args.vmc or args.osc or recordings):
         raise InputError("give at least one output: --livelink, --vmc, --osc or -o FILE")
     if not model_available():
@@ -138,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
     if args.input and args.input != "-" and not Path(args.input).is_file():
         raise InputError(f"audio file not found: {args.input}")
 
+    flame = flame_rig(args, "--record-rig")  # loaded and fitted before the stream starts
     senders = make_senders(args, fps)
     control_sock = None
     if args.control:
@@ -158,11 +170,8 @@ def run(args: argparse.Namespace) -> int:
             sender.close()
         if control_sock is not None:
             control_sock.close()
-    for path in recordings:
-        curves = FaceCurves(fps, session.recorded(), metadata=_metadata(args, session, control))
-        written = export(curves, path, force=args.force)
-        if not args.quiet:
-            print(f"wrote {written} ({curves.n_frames} frames at {fps:g} fps)")
+    recorded = FaceCurves(fps, session.recorded(), metadata=_metadata(args, session, control))
+    _record(args, recordings, recorded, flame)
     if not args.quiet:
         print(session.summary(fps))
     return 0
@@ -231,6 +240,20 @@ def _blocks(args: argparse.Namespace) -> Iterator[np.ndarray]:
     else:
         blocks = file_blocks(args.input)
     return paced(blocks) if args.realtime else blocks
+
+
+def _record(
+    args: argparse.Namespace, paths: list[Path], curves: FaceCurves, flame: FlameRig | None
+) -> None:
+    """The recordings, all or none (as animate writes its outputs)."""
+    with atomic_set():
+        if flame is not None:
+            written = write_flame_outputs(curves, paths, flame, force=args.force)
+        else:
+            written = [export(curves, path, force=args.force) for path in paths]
+    if not args.quiet:
+        for path in written:
+            print(f"wrote {path} ({curves.n_frames} frames at {curves.fps:g} fps)")
 
 
 def _report(line: str) -> None:

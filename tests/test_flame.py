@@ -350,3 +350,19 @@ def test_animate_writes_flame_parameters(synthetic, tmp_path) -> None:
         assert abs(n / 25.0 - 10.07) < 0.1 and data["expression"].shape[1] == 50
         assert data["jaw_pose"][:, 0].max() > 0.05  # speech opens the jaw
         assert json.loads(str(data["provenance"]))["engine"] == "phonetic"
+
+
+def test_live_records_flame_parameters(synthetic, tmp_path, capsys) -> None:
+    root = Path(__file__).resolve().parents[1]
+    out, curves_out = tmp_path / "live_flame.npz", tmp_path / "live.json"
+    flame = ["--record-rig", "flame", "--flame-model", str(synthetic["model"])]
+    clip = str(root / "examples" / "hello.wav")
+    # An ARKit-only recording cannot be FLAME: refused before the stream starts, nothing written.
+    assert main(["live", "--input", clip, *flame, "-o", str(curves_out), "-q"]) == 2
+    assert "--record-rig flame writes" in capsys.readouterr().err and not curves_out.exists()
+    assert main(["live", "--input", clip, *flame, "-o", str(out), "-q"]) == 0
+    with np.load(out, allow_pickle=False) as data:
+        assert abs(data["expression"].shape[0] / 50.0 - 10.07) < 0.2
+        assert float(data["fps"]) == 50.0
+        assert data["jaw_pose"][:, 0].max() > 0.05  # speech opens the jaw
+        assert json.loads(str(data["provenance"]))["live"] is True
