@@ -44,7 +44,8 @@ def run_ray(
     except (ConnectionError, ValueError, RuntimeError) as exc:
         raise InputError(f"cannot reach the Ray cluster at {address or 'auto'}: {exc}") from None
     try:
-        task = ray.remote(run_line_in_worker).options(max_retries=TASK_RETRIES, num_cpus=1)
+        # Any: Ray's typing of remote functions does not follow default arguments
+        task: Any = ray.remote(run_line_in_worker).options(max_retries=TASK_RETRIES, num_cpus=1)
         cpus = max(1, int(ray.cluster_resources().get("CPU", 1)))
         todo = list(lines)
         todo.reverse()  # popped from the end: manifest order
