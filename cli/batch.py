@@ -6,13 +6,16 @@ import argparse
 import sys
 from pathlib import Path
 
+from emosync.cli.flame_option import add_flame_options
 from emosync.cli.progress import CountBar
 from emosync.errors import InputError
 from emosync.exporters.dispatch import SUFFIXES
+from emosync.exporters.flame import load_flame_rig
 from emosync.exporters.retarget import RIGS
 from emosync.inference.pipeline import ENGINES
 from emosync.studio.batch import BatchRun, default_workers, prepare, run_batch
 from emosync.studio.jobs import LineResult
+from emosync.studio.manifest import FLAME_KEYS
 
 # Command-line options that are defaults for rows that leave the key out (dest -> option name).
 ROW_DEFAULTS = ("emotion", "emotion_image", "emotion_audio", "intensity", "timeline", "fps")
@@ -43,7 +46,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--timeline", metavar="FILE.json", help="default emotion timeline")
     p.add_argument("--fps", help="default frames per second (default 60)")
     p.add_argument("--engine", choices=ENGINES, help="default engine (default auto)")
-    p.add_argument("--rig", choices=RIGS, help="default channels to write (default arkit)")
+    p.add_argument(
+        "--rig",
+        choices=(*RIGS, "flame"),
+        help="default channels to write (default arkit); flame: FLAME parameters (.npz) or "
+        "your FLAME mesh (.glb) from --flame-model",
+    )
+    add_flame_options(p)
     p.add_argument("--mesh", metavar="GLB", help="for .glb/.gltf: your mesh with ARKit targets")
     p.add_argument("--blink", type=float, help="blink gain (0 = off)")
     p.add_argument("--gaze", type=float, help="eye-motion gain (0 = off)")
@@ -86,8 +95,9 @@ def build_run(args: argparse.Namespace) -> BatchRun:
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
     defaults = {k: getattr(args, k) for k in (*ROW_DEFAULTS, *LIFE_DEFAULTS, "engine", "rig")}
-    for key in PATH_DEFAULTS:  # absolute: workers (on other machines, too) may run elsewhere
-        if defaults[key]:
+    defaults.update({k: getattr(args, k) for k in FLAME_KEYS})
+    for key in (*PATH_DEFAULTS, "flame_model", "flame_landmarks"):
+        if defaults[key]:  # absolute: workers (on other machines, too) may run elsewhere
             defaults[key] = str(Path(defaults[key]).resolve())
     return BatchRun(
         manifest=args.manifest,
@@ -102,7 +112,15 @@ def build_run(args: argparse.Namespace) -> BatchRun:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.flame_model and (
+        args.rig == "flame" or args.flame_landmarks or args.flame_expressions is not None
+    ):
+        raise InputError(
+            "--rig flame, --flame-landmarks and --flame-expressions need --flame-model"
+        )
     batch = build_run(args)
+    if args.flame_model:  # read safely and fitted once here; workers read the cached fit
+        load_flame_rig(args.flame_model, args.flame_landmarks, args.flame_expressions)
     lines = prepare(batch)  # a manifest that cannot be read fails here, before any work
     bar = CountBar("batch", len(lines))
     done = 0

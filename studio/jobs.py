@@ -10,6 +10,7 @@ atomically. `run_line` never raises: a failure is a result with its reason.
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import json
@@ -17,12 +18,15 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emosync import __version__
 from emosync.atomic import atomic_write_text
 from emosync.errors import InputError
 from emosync.studio.manifest import FILE_KEYS, Line
+
+if TYPE_CHECKING:
+    from emosync.exporters.flame import FlameRig
 
 STATE_DIR = ".emosync-batch"
 GLTF_SUFFIXES = (".glb", ".gltf")
@@ -70,6 +74,7 @@ def run_line_in_worker(
 
 def _run(line: Line, outdir: Path, force: bool, mesh: str | None) -> tuple[str, list[str]]:
     from emosync.exporters.dispatch import export
+    from emosync.exporters.flame import write_flame_outputs
     from emosync.exporters.retarget import apply_rig
     from emosync.inference.pipeline import animate
     from emosync.studio.options import animate_options
@@ -86,13 +91,17 @@ def _run(line: Line, outdir: Path, force: bool, mesh: str | None) -> tuple[str, 
             if p.exists():
                 raise InputError(f"output {p} exists (use --force to overwrite)")
     curves = animate(line.audio or "", animate_options(**line.settings))
-    curves = apply_rig(curves, line.rig)
     _clear_leftovers(stamp)
     _write_stamp(stamp, line, key, complete=False)
     for p in outputs:
         p.parent.mkdir(parents=True, exist_ok=True)
         _clear_leftovers(p)
-        export(curves, p, force=True, mesh=mesh if p.suffix.lower() in GLTF_SUFFIXES else None)
+    if line.flame is not None:
+        write_flame_outputs(curves, outputs, _flame_rig(*line.flame), force=True)
+    else:
+        curves = apply_rig(curves, line.rig)
+        for p in outputs:
+            export(curves, p, force=True, mesh=mesh if p.suffix.lower() in GLTF_SUFFIXES else None)
     _write_stamp(stamp, line, key, complete=True)
     return "done", list(curves.metadata.get("warnings", []))
 
@@ -105,7 +114,7 @@ def line_key(line: Line, mesh: str | None = None) -> str:
             settings[name] = file_digest(settings[name], name.replace("_", " "))
     if settings.get("transcript"):  # a file (text is in the settings as it is)
         settings["transcript"] = file_digest(settings["transcript"], "transcript")
-    data = {
+    data: dict[str, Any] = {
         "emosync": __version__,
         "audio": file_digest(line.audio or "", "audio"),
         "settings": {k: str(v) for k, v in sorted(settings.items())},
@@ -113,7 +122,22 @@ def line_key(line: Line, mesh: str | None = None) -> str:
         "outputs": list(line.outputs),
         "mesh": file_digest(mesh, "mesh") if mesh else None,
     }
+    if line.flame is not None:
+        model, landmarks, n_expressions = line.flame
+        data["flame"] = [
+            file_digest(model, "FLAME model"),
+            file_digest(landmarks, "FLAME landmarks") if landmarks else None,
+            n_expressions,
+        ]
     return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+@functools.cache
+def _flame_rig(model: str, landmarks: str | None, n_expressions: int | None) -> FlameRig:
+    """The FLAME rig once per worker process (its fit is cached beside the model file)."""
+    from emosync.exporters.flame import load_flame_rig
+
+    return load_flame_rig(model, landmarks, n_expressions)
 
 
 def file_digest(path: str, what: str) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 
 from emosync.errors import InputError
 from emosync.exporters.dispatch import SUFFIXES
+from emosync.exporters.flame import FLAME_SUFFIXES
 from emosync.exporters.retarget import RIGS
 from emosync.inference.pipeline import ENGINES
 from emosync.studio.options import check_rig_outputs
@@ -45,6 +46,8 @@ NUMBER_KEYS = ("intensity", "fps")
 EMOTION_KEYS = ("emotion", "emotion_image", "emotion_audio")
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 OUT_SEPARATOR = ";"
+# Batch-wide defaults that name the user's FLAME model for rows with rig "flame".
+FLAME_KEYS = ("flame_model", "flame_landmarks", "flame_expressions")
 
 
 @dataclass
@@ -67,6 +70,7 @@ class Line:
     rig: str = "arkit"
     outputs: tuple[str, ...] = ()  # relative to the output folder, POSIX separators
     error: str | None = None
+    flame: tuple[str, str | None, int | None] | None = None  # model, landmarks, expressions
 
 
 def read_manifest(path: str | Path) -> tuple[list[Row], Path]:
@@ -204,7 +208,7 @@ def _plan_row(
     audio = _resolve(base, values["audio"])
     if not audio.is_file():
         raise InputError(f"audio not found: {audio}")
-    settings = {k: v for k, v in defaults.items() if k != "rig"}
+    settings = {k: v for k, v in defaults.items() if k not in ("rig", *FLAME_KEYS)}
     if any(k in values for k in EMOTION_KEYS):  # a row's own emotion replaces any default one
         settings = {
             k: v for k, v in settings.items() if k not in (*EMOTION_KEYS, "copy_expression")
@@ -221,11 +225,28 @@ def _plan_row(
     if engine not in ENGINES:
         raise InputError(f"unknown engine '{engine}'; choose one of: {', '.join(ENGINES)}")
     rig = values.get("rig", defaults.get("rig", "arkit"))
-    if rig not in RIGS:
-        raise InputError(f"unknown rig '{rig}'; choose one of: {', '.join(RIGS)}")
+    if rig not in (*RIGS, "flame"):
+        raise InputError(f"unknown rig '{rig}'; choose one of: {', '.join((*RIGS, 'flame'))}")
     outputs = _outputs(values.get("out"), audio, formats)
-    check_rig_outputs(rig, [Path(o) for o in outputs], mesh)
-    return Line(index, label, str(audio), settings, rig, outputs)
+    if rig != "flame":
+        check_rig_outputs(rig, [Path(o) for o in outputs], mesh)
+        return Line(index, label, str(audio), settings, rig, outputs)
+    return Line(index, label, str(audio), settings, rig, outputs, flame=_flame(defaults, outputs))
+
+
+def _flame(
+    defaults: dict[str, Any], outputs: tuple[str, ...]
+) -> tuple[str, str | None, int | None]:
+    if not defaults.get("flame_model"):
+        raise InputError("rig 'flame' needs the batch's --flame-model FILE")
+    for out in outputs:
+        if PurePosixPath(out).suffix.lower() not in FLAME_SUFFIXES:
+            raise InputError(f"rig 'flame' writes {', '.join(FLAME_SUFFIXES)}, not {out}")
+    return (
+        defaults["flame_model"],
+        defaults.get("flame_landmarks"),
+        defaults.get("flame_expressions"),
+    )
 
 
 def _resolve(base: Path, value: str) -> Path:

@@ -366,3 +366,31 @@ def test_live_records_flame_parameters(synthetic, tmp_path, capsys) -> None:
         assert float(data["fps"]) == 50.0
         assert data["jaw_pose"][:, 0].max() > 0.05  # speech opens the jaw
         assert json.loads(str(data["provenance"]))["live"] is True
+
+
+def test_batch_writes_flame_rows_and_resumes(synthetic, tmp_path, capsys) -> None:
+    root = Path(__file__).resolve().parents[1]
+    manifest = tmp_path / "lines.jsonl"
+    rows = [
+        {"audio": str(root / "examples" / "hello.wav"), "rig": "flame", "out": "a.npz"},
+        {"audio": str(root / "examples" / "hello.wav"), "out": "b.json"},  # ARKit beside it
+        {"audio": str(root / "examples" / "hello.wav"), "rig": "flame", "out": "c.csv"},
+    ]
+    manifest.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    argv = ["batch", str(manifest), "-o", str(out), "--workers", "1", "-q"]
+    argv += ["--fps", "25", "--flame-model", str(synthetic["model"])]
+    assert main(argv) == 1  # the third line cannot be FLAME in a CSV: it fails alone
+    report = json.loads((out / "report.json").read_text())
+    assert [line["status"] for line in report["lines"]] == ["done", "done", "failed"]
+    assert "rig 'flame' writes .npz, .glb, .gltf" in report["lines"][2]["reason"]
+    with np.load(out / "a.npz", allow_pickle=False) as data:
+        assert data["expression"].shape == (round(10.07 * 25), 50)
+        assert data["jaw_pose"][:, 0].max() > 0.05
+    assert (out / "b.json").is_file()
+    assert main(argv) == 1  # resumed: the finished lines are current
+    report = json.loads((out / "report.json").read_text())
+    assert [line["status"] for line in report["lines"]][:2] == ["skipped", "skipped"]
+    capsys.readouterr()
+    assert main(["batch", str(manifest), "-o", str(tmp_path / "o2"), "--rig", "flame"]) == 2
+    assert "need --flame-model" in capsys.readouterr().err
