@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "defaults for rows that leave them out. A line whose outputs are current is skipped; "
         "OUTDIR/report.json lists every line. Exit 1 if any line failed.",
     )
-    p.add_argument("manifest", help="a .jsonl or .csv manifest, or a folder of clips")
+    p.add_argument("manifest", nargs="?", help="a .jsonl or .csv manifest, or a folder of clips")
     p.add_argument("-o", "--outdir", required=True, metavar="OUTDIR", help="output folder")
     p.add_argument(
         "--format",
@@ -69,8 +69,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         nargs="?",
         const="",
         metavar="ADDRESS",
-        help="run on a Ray cluster (HOST:PORT; without it RAY_ADDRESS or a local Ray); "
-        "put it after MANIFEST or write --ray=ADDRESS",
+        help="run on a Ray cluster (HOST:PORT; without it RAY_ADDRESS or a local Ray)",
     )
     p.add_argument("--force", action="store_true", help="redo every line, overwrite outputs")
     p.add_argument("-q", "--quiet", action="store_true", help="print only failures")
@@ -90,7 +89,17 @@ def parse_formats(value: str) -> tuple[str, ...]:
     return formats
 
 
+def _manifest_and_ray(args: argparse.Namespace) -> tuple[str, str | None]:
+    """`--ray MANIFEST` reads as a Ray address to argparse; an existing path is never one."""
+    if args.manifest:
+        return args.manifest, args.ray
+    if args.ray and Path(args.ray).exists():
+        return args.ray, ""
+    raise InputError("give a manifest (.jsonl, .csv or a folder of clips)")
+
+
 def build_run(args: argparse.Namespace) -> BatchRun:
+    manifest, ray = _manifest_and_ray(args)
     workers = default_workers() if args.workers is None else args.workers
     if workers < 1:
         raise InputError(f"--workers must be at least 1, got {workers}")
@@ -100,12 +109,12 @@ def build_run(args: argparse.Namespace) -> BatchRun:
         if defaults[key]:  # absolute: workers (on other machines, too) may run elsewhere
             defaults[key] = str(Path(defaults[key]).resolve())
     return BatchRun(
-        manifest=args.manifest,
+        manifest=manifest,
         outdir=args.outdir,
         defaults={k: v for k, v in defaults.items() if v is not None},
         formats=parse_formats(args.format),
         workers=workers,
-        ray=args.ray,
+        ray=ray,
         force=args.force,
         mesh=str(Path(args.mesh).resolve()) if args.mesh else None,
     )

@@ -183,8 +183,21 @@ def test_bad_options_exit_2(clips, tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     assert main(["batch", str(clips), "-o", str(tmp_path / "file")]) == 2
     assert main(["batch", str(tmp_path / "m.txt"), "-o", out]) == 2
+    assert main(["batch", "-o", out, "--ray", "127.0.0.1:6379"]) == 2  # no manifest
     err = capsys.readouterr().err
-    assert err.count("emosync: error:") == 4 and "Traceback" not in err
+    assert err.count("emosync: error:") == 5 and "Traceback" not in err
+    assert "give a manifest" in err
+
+
+def test_ray_just_before_the_manifest_is_not_its_address(clips, tmp_path):
+    from emosync.cli.batch import build_run
+    from emosync.cli.main import build_parser
+
+    args = build_parser().parse_args(["batch", "--ray", str(clips), "-o", str(tmp_path)])
+    run = build_run(args)
+    assert (run.manifest, run.ray) == (str(clips), "")
+    args = build_parser().parse_args(["batch", str(clips), "--ray", "127.0.0.1:6380", "-o", "o"])
+    assert (build_run(args).manifest, build_run(args).ray) == (str(clips), "127.0.0.1:6380")
 
 
 def test_user_files_are_not_overwritten_without_force(clips, tmp_path, capsys):
