@@ -493,62 +493,90 @@ class PanelPainter:
         return UNIT + 2 * S
 
     def widget(self, w: Widget, x0: int, x1: int, y0: int, y1: int) -> None:
+        painters = {
+            "label": self._label,
+            "check": self._check,
+            "enum_row": self._enum_row,
+            "menu": self._field,
+            "field": self._field,
+            "search": self._field,
+            "number": self._number,
+            "slider": self._number,
+            "button": self._button,
+            "list": self._list,
+        }
+        if w.kind in painters:
+            painters[w.kind](w, x0, x1, y0, y1)
+
+    def _label(self, w: Widget, x0: int, x1: int, y0: int, y1: int) -> None:
+        mid = (y0 + y1) // 2
+        x = x0 + 4 * S
+        if w.icon in GLYPHS:
+            self.text(x, mid, GLYPHS[w.icon])
+            x += 16 * S
+        self.text(x, mid, w.label, right=x1)
+
+    def _check(self, w: Widget, x0: int, x1: int, y0: int, y1: int) -> None:
+        mid = (y0 + y1) // 2
+        box = (x0 + 4 * S, mid - 7 * S, x0 + 18 * S, mid + 7 * S)
+        self.rect(box, "accent" if w.value else "button", radius=3 * S)
+        if w.value:
+            self.text((box[0] + box[2]) // 2, mid, "✓", anchor="mm")
+        self.text(x0 + 24 * S, mid, w.label)
+
+    def _enum_row(self, w: Widget, x0: int, x1: int, y0: int, y1: int) -> None:
+        mid = (y0 + y1) // 2
+        step = (x1 - x0) / len(w.options)
+        for i, name in enumerate(w.options):
+            box = (int(x0 + i * step), y0, int(x0 + (i + 1) * step), y1)
+            self.rect(box, "accent" if i == w.selected else "button", radius=3 * S)
+            self.text((box[0] + box[2]) // 2, mid, name, anchor="mm")
+
+    def _field(self, w: Widget, x0: int, x1: int, y0: int, y1: int) -> None:
+        """A menu, text field or search field, with its label on the left."""
         mid = (y0 + y1) // 2
         split = x0 + int((x1 - x0) * 0.4)
-        if w.kind == "label":
-            x = x0 + 4 * S
-            if w.icon in GLYPHS:
-                self.text(x, mid, GLYPHS[w.icon])
-                x += 16 * S
-            self.text(x, mid, w.label, right=x1)
-        elif w.kind == "check":
-            box = (x0 + 4 * S, mid - 7 * S, x0 + 18 * S, mid + 7 * S)
-            self.rect(box, "accent" if w.value else "button", radius=3 * S)
-            if w.value:
-                self.text((box[0] + box[2]) // 2, mid, "✓", anchor="mm")
-            self.text(x0 + 24 * S, mid, w.label)
-        elif w.kind == "enum_row":
-            step = (x1 - x0) / len(w.options)
-            for i, name in enumerate(w.options):
-                box = (int(x0 + i * step), y0, int(x0 + (i + 1) * step), y1)
-                self.rect(box, "accent" if i == w.selected else "button", radius=3 * S)
-                self.text((box[0] + box[2]) // 2, mid, name, anchor="mm")
-        elif w.kind in ("menu", "field", "search"):
-            if w.label:
-                self.text(x0 + 4 * S, mid, w.label, right=split - 4 * S)
-            left = split if w.label else x0
-            fill = {"menu": "menu", "field": "field", "search": "field"}[w.kind]
-            right = x1 - (UNIT + 2 * S if w.icon else 0)
-            self.rect((left, y0, right, y1), fill)
-            self.text(left + 8 * S, mid, w.value, right=right - 20 * S)
-            if w.kind == "menu":
-                self.text(right - 10 * S, mid, "⌄", "dim", anchor="mm")
-            if w.icon:
-                self.rect((right + 2 * S, y0, x1, y1), "button")
-                self.text((right + x1) // 2 + S, mid, GLYPHS[w.icon], anchor="mm")
-        elif w.kind in ("number", "slider"):
-            self.rect((x0, y0, x1, y1), "button")
-            if w.kind == "slider":
-                fill_to = x0 + int((x1 - x0) * min(max(w.fraction, 0.0), 1.0))
-                if fill_to > x0 + 8 * S:
-                    self.rect((x0, y0, fill_to, y1), "accent")
-            else:
-                self.text(x0 + 8 * S, mid, "‹", "dim")
-                self.text(x1 - 8 * S, mid, "›", "dim", anchor="rm")
-            self.text((x0 + x1) // 2, mid, f"{w.label}: {w.value}" if w.label else w.value,
-                      anchor="mm")  # fmt: skip
-        elif w.kind == "button":
-            self.rect((x0, y0, x1, y1), "button")
-            text = (GLYPHS.get(w.icon, "") + "  " + w.label).strip()
-            self.text((x0 + x1) // 2, mid, text, anchor="mm")
-        elif w.kind == "list":
-            self.rect((x0, y0, x1, y1), "field", radius=3 * S)
-            for i, row in enumerate(w.options):
-                top = y0 + 4 * S + i * UNIT
-                if i == len(w.options) - 1:
-                    self.draw.rectangle((x0 + 2 * S, top, x1 - 2 * S, top + UNIT - 2 * S),
-                                        fill=THEME["button"])  # fmt: skip
-                self.text(x0 + 8 * S, top + UNIT // 2, row, right=x1 - 4 * S)
+        if w.label:
+            self.text(x0 + 4 * S, mid, w.label, right=split - 4 * S)
+        left = split if w.label else x0
+        fill = {"menu": "menu", "field": "field", "search": "field"}[w.kind]
+        right = x1 - (UNIT + 2 * S if w.icon else 0)
+        self.rect((left, y0, right, y1), fill)
+        self.text(left + 8 * S, mid, w.value, right=right - 20 * S)
+        if w.kind == "menu":
+            self.text(right - 10 * S, mid, "⌄", "dim", anchor="mm")
+        if w.icon:
+            self.rect((right + 2 * S, y0, x1, y1), "button")
+            self.text((right + x1) // 2 + S, mid, GLYPHS[w.icon], anchor="mm")
+
+    def _number(self, w: Widget, x0: int, x1: int, y0: int, y1: int) -> None:
+        """A number field (with arrows) or a slider (filled to its fraction)."""
+        mid = (y0 + y1) // 2
+        self.rect((x0, y0, x1, y1), "button")
+        if w.kind == "slider":
+            fill_to = x0 + int((x1 - x0) * min(max(w.fraction, 0.0), 1.0))
+            if fill_to > x0 + 8 * S:
+                self.rect((x0, y0, fill_to, y1), "accent")
+        else:
+            self.text(x0 + 8 * S, mid, "‹", "dim")
+            self.text(x1 - 8 * S, mid, "›", "dim", anchor="rm")
+        self.text((x0 + x1) // 2, mid, f"{w.label}: {w.value}" if w.label else w.value,
+                  anchor="mm")  # fmt: skip
+
+    def _button(self, w: Widget, x0: int, x1: int, y0: int, y1: int) -> None:
+        mid = (y0 + y1) // 2
+        self.rect((x0, y0, x1, y1), "button")
+        text = (GLYPHS.get(w.icon, "") + "  " + w.label).strip()
+        self.text((x0 + x1) // 2, mid, text, anchor="mm")
+
+    def _list(self, w: Widget, x0: int, x1: int, y0: int, y1: int) -> None:
+        self.rect((x0, y0, x1, y1), "field", radius=3 * S)
+        for i, row in enumerate(w.options):
+            top = y0 + 4 * S + i * UNIT
+            if i == len(w.options) - 1:
+                self.draw.rectangle((x0 + 2 * S, top, x1 - 2 * S, top + UNIT - 2 * S),
+                                    fill=THEME["button"])  # fmt: skip
+            self.text(x0 + 8 * S, top + UNIT // 2, row, right=x1 - 4 * S)
 
     def result(self):
         note = "drawn from blender_addon/panel.py draw(), not a screenshot"

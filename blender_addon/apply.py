@@ -70,19 +70,33 @@ def check_target(target: Target) -> KeyMapping | None:
     """Everything that would make the write fail, as one InputError, before any data changes."""
     if target.mesh is None and target.armature is None:
         raise InputError("select a mesh with shape keys (or set an armature with a jaw bone)")
-    if target.mesh is not None and target.mesh.type != "MESH":
+    mapping = _check_mesh(target) if target.mesh is not None else None
+    _check_bones(target)
+    if target.jaw_axis not in AXES:
+        raise InputError(f"jaw axis must be one of {', '.join(AXES)}")
+    if target.head not in HEAD_MODES:
+        raise InputError(f"head mode must be one of {', '.join(HEAD_MODES)}")
+    return mapping
+
+
+def _check_mesh(target: Target) -> KeyMapping:
+    """The mesh's shape keys and how they map; some key must map unless a jaw bone animates."""
+    if target.mesh.type != "MESH":
         raise InputError(f"'{target.mesh.name}' is not a mesh")
-    mapping = None
-    if target.mesh is not None:
-        names = shape_key_names(target.mesh)
-        if not names:
-            raise InputError(f"'{target.mesh.name}' has no shape keys to animate")
-        mapping = mapping_for(target)
-        if not mapping.targets and not (target.armature and target.jaw_bone):
-            raise InputError(
-                f"none of the {len(names)} shape keys of '{target.mesh.name}' matches an ARKit, "
-                "VRM or viseme name; add a custom mapping"
-            )
+    names = shape_key_names(target.mesh)
+    if not names:
+        raise InputError(f"'{target.mesh.name}' has no shape keys to animate")
+    mapping = mapping_for(target)
+    if not mapping.targets and not (target.armature and target.jaw_bone):
+        raise InputError(
+            f"none of the {len(names)} shape keys of '{target.mesh.name}' matches an ARKit, "
+            "VRM or viseme name; add a custom mapping"
+        )
+    return mapping
+
+
+def _check_bones(target: Target) -> None:
+    """The jaw bone (if set) and the head bone (when the head turns a bone) exist."""
     for bone, what in ((target.jaw_bone, "jaw"), (target.head_bone, "head")):
         if what == "head" and target.head != "BONE":
             continue
@@ -94,11 +108,6 @@ def check_target(target: Target) -> KeyMapping | None:
             raise InputError(f"the {what} bone '{bone}' needs an armature")
         if bone not in target.armature.pose.bones:
             raise InputError(f"armature '{target.armature.name}' has no bone '{bone}'")
-    if target.jaw_axis not in AXES:
-        raise InputError(f"jaw axis must be one of {', '.join(AXES)}")
-    if target.head not in HEAD_MODES:
-        raise InputError(f"head mode must be one of {', '.join(HEAD_MODES)}")
-    return mapping
 
 
 # --- rotations ----------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -143,88 +144,112 @@ def keep_as_strips(action_names: list[str], owners: list) -> None:
 
 
 def run(args: argparse.Namespace, package) -> int:
+    from emosync.errors import InputError
+
+    try:
+        lines, target, out_dir = _prepare(args, package)
+    except InputError as exc:
+        print(f"emosync: error: {exc}", file=sys.stderr)
+        return 2
+    results = [_animate_line(line, args, package, target, out_dir) for line in lines]
+    _save(args, results)
+    return summarize(results)
+
+
+def _prepare(args: argparse.Namespace, package) -> tuple[list, Any, Path | None]:
+    """Open the .blend, read the lines, check the target and the defaults before any clip."""
+    import bpy
+
+    from emosync.errors import InputError
+    from emosync.inference.timeline import EmotionTimeline
+    from emosync.rigs.emotions import parse_intensity
+
+    apply = package.apply
+    if args.blend:
+        if not Path(args.blend).is_file():
+            raise InputError(f"blend file not found: {args.blend}")
+        bpy.ops.wm.open_mainfile(filepath=str(Path(args.blend).resolve()))
+    lines = read_lines(args)
+    mesh = bpy.data.objects.get(args.object)
+    if mesh is None:
+        raise InputError(f"no object named '{args.object}' in the scene")
+    armature = bpy.data.objects.get(args.armature) if args.armature else None
+    if args.armature and armature is None:
+        raise InputError(f"no armature named '{args.armature}'")
+    target = apply.Target(
+        mesh=mesh,
+        scheme=args.mapping,
+        custom=package.request.custom_map(mesh) if hasattr(mesh, "emosync") else {},
+        armature=armature,
+        jaw_bone=args.jaw_bone,
+        jaw_axis=args.jaw_axis,
+        jaw_max_angle=math.radians(args.jaw_angle),
+        head=args.head,
+        head_bone=args.head_bone,
+    )
+    apply.check_target(target)
+    parse_intensity(args.intensity)  # bad defaults stop the batch before any clip
+    if args.timeline:
+        EmotionTimeline.from_json(args.timeline)
+    out_dir = Path(args.out) if args.out else None
+    if out_dir is not None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    return lines, target, out_dir
+
+
+def _animate_line(
+    line, args: argparse.Namespace, package, target: Any, out_dir: Path | None
+) -> ClipResult:
+    """One clip onto the target (and its GLB with --gltf); a failure is this clip's result."""
     import bpy
 
     from emosync.errors import InputError
     from emosync.inference.pipeline import animate
-    from emosync.inference.timeline import EmotionTimeline
-    from emosync.rigs.emotions import parse_intensity
     from emosync.studio.options import animate_options
 
     apply = package.apply
-    audio_source = package.audio_source
-
-    try:
-        if args.blend:
-            if not Path(args.blend).is_file():
-                raise InputError(f"blend file not found: {args.blend}")
-            bpy.ops.wm.open_mainfile(filepath=str(Path(args.blend).resolve()))
-        lines = read_lines(args)
-        mesh = bpy.data.objects.get(args.object)
-        if mesh is None:
-            raise InputError(f"no object named '{args.object}' in the scene")
-        armature = bpy.data.objects.get(args.armature) if args.armature else None
-        if args.armature and armature is None:
-            raise InputError(f"no armature named '{args.armature}'")
-        target = apply.Target(
-            mesh=mesh,
-            scheme=args.mapping,
-            custom=package.request.custom_map(mesh) if hasattr(mesh, "emosync") else {},
-            armature=armature,
-            jaw_bone=args.jaw_bone,
-            jaw_axis=args.jaw_axis,
-            jaw_max_angle=math.radians(args.jaw_angle),
-            head=args.head,
-            head_bone=args.head_bone,
-        )
-        apply.check_target(target)
-        parse_intensity(args.intensity)  # bad defaults stop the batch before any clip
-        if args.timeline:
-            EmotionTimeline.from_json(args.timeline)
-        out_dir = Path(args.out) if args.out else None
-        if out_dir is not None:
-            out_dir.mkdir(parents=True, exist_ok=True)
-    except InputError as exc:
-        print(f"emosync: error: {exc}", file=sys.stderr)
-        return 2
-
     scene = bpy.context.scene
-    results: list[ClipResult] = []
-    for line in lines:
-        clip = Path(line.audio or line.label)
-        started = time.perf_counter()
-        try:
-            if line.error:
-                raise InputError(line.error)
-            audio = audio_source.decode(str(clip))
-            options = animate_options(**{**line.settings, "fps": apply.scene_fps(scene)})
-            curves = animate(audio, options)
-            result = apply.apply_curves(curves, target, scene, args.start_frame, clip.stem)
-            keep_as_strips(result.action_names, [mesh.data.shape_keys, armature, mesh])
-            apply.set_frame_range(scene, result.frame_start, result.frame_end)
-            glb = None
-            if args.gltf:
-                folder = out_dir or clip.parent
-                name = next((o for o in line.outputs if o.endswith(".glb")), f"{clip.stem}.glb")
-                objects = [o for o in (mesh, armature) if o is not None]
-                (folder / name).parent.mkdir(parents=True, exist_ok=True)
-                glb = export_glb(folder / name, objects, args.force)
-            message = (
-                f"{result.n_keys} keys, frames {result.frame_start}–{result.frame_end}, "
-                f"{time.perf_counter() - started:.1f} s"
-            )
-            results.append(ClipResult(clip, True, message, glb))
-        except InputError as exc:
-            results.append(ClipResult(clip, False, str(exc)))
-        except Exception as exc:  # keep going: one broken clip must not stop a batch
-            results.append(ClipResult(clip, False, f"internal error: {type(exc).__name__}: {exc}"))
-    if args.save is not None:
-        path = args.save or bpy.data.filepath
-        if not path:
-            results.append(ClipResult(Path("(save)"), False, "--save needs a path for a new file"))
-        else:
-            bpy.ops.wm.save_as_mainfile(filepath=str(Path(path).resolve()))
-    return summarize(results)
+    mesh, armature = target.mesh, target.armature
+    clip = Path(line.audio or line.label)
+    started = time.perf_counter()
+    try:
+        if line.error:
+            raise InputError(line.error)
+        audio = package.audio_source.decode(str(clip))
+        options = animate_options(**{**line.settings, "fps": apply.scene_fps(scene)})
+        curves = animate(audio, options)
+        result = apply.apply_curves(curves, target, scene, args.start_frame, clip.stem)
+        keep_as_strips(result.action_names, [mesh.data.shape_keys, armature, mesh])
+        apply.set_frame_range(scene, result.frame_start, result.frame_end)
+        glb = None
+        if args.gltf:
+            folder = out_dir or clip.parent
+            name = next((o for o in line.outputs if o.endswith(".glb")), f"{clip.stem}.glb")
+            objects = [o for o in (mesh, armature) if o is not None]
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            glb = export_glb(folder / name, objects, args.force)
+        message = (
+            f"{result.n_keys} keys, frames {result.frame_start}–{result.frame_end}, "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        return ClipResult(clip, True, message, glb)
+    except InputError as exc:
+        return ClipResult(clip, False, str(exc))
+    except Exception as exc:  # keep going: one broken clip must not stop a batch
+        return ClipResult(clip, False, f"internal error: {type(exc).__name__}: {exc}")
+
+
+def _save(args: argparse.Namespace, results: list[ClipResult]) -> None:
+    """--save [PATH]: save the .blend (a new file needs the path); a failure is one more result."""
+    import bpy
+
+    if args.save is None:
+        return
+    path = args.save or bpy.data.filepath
+    if not path:
+        results.append(ClipResult(Path("(save)"), False, "--save needs a path for a new file"))
+    else:
+        bpy.ops.wm.save_as_mainfile(filepath=str(Path(path).resolve()))
 
 
 def summarize(results: list[ClipResult]) -> int:

@@ -10,14 +10,15 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from emosync.atomic import atomic_set, check_writable
+from emosync.atomic import atomic_set
 from emosync.cli.clip_option import add_clip_option, apply_clip_option
 from emosync.cli.flame_option import add_flame_options, check_flame_args, flame_rig
 from emosync.cli.progress import ProgressBar
 from emosync.errors import InputError
-from emosync.exporters.dispatch import SUFFIXES, export
-from emosync.exporters.flame import write_flame_outputs
+from emosync.exporters.dispatch import SUFFIXES, check_outputs, export
+from emosync.exporters.flame import FlameRig, write_flame_outputs
 from emosync.exporters.retarget import RIGS, apply_rig
+from emosync.inference.facecurves import FaceCurves
 from emosync.inference.pipeline import ENGINES, animate
 from emosync.studio.options import GLTF_SUFFIXES, animate_options, check_rig_outputs
 
@@ -97,22 +98,20 @@ def stdin_audio(value: str) -> Iterator[str]:
         yield str(path)
 
 
-def run(args: argparse.Namespace) -> int:
+def checked_outputs(args: argparse.Namespace) -> list[Path]:
+    """The output paths, each with a known format, writable, named once and fit for the rig."""
     outputs = [Path(o) for o in args.output]
-    for out in outputs:
-        if out.suffix.lower() not in SUFFIXES:
-            raise InputError(
-                f"unknown output format '{out.suffix or out.name}'; "
-                f"use one of: {', '.join(SUFFIXES)}"
-            )
-        check_writable(out, force=args.force)
-    if len(set(outputs)) != len(outputs):
-        raise InputError("the same output is named twice")
+    check_outputs(outputs, force=args.force)
     check_flame_args(args, outputs)
     if args.rig == "flame" and args.mesh:
         raise InputError("--rig flame animates your FLAME model; --mesh does not apply")
     if args.rig != "flame":
         check_rig_outputs(args.rig, outputs, args.mesh)
+    return outputs
+
+
+def run(args: argparse.Namespace) -> int:
+    outputs = checked_outputs(args)
     options = animate_options(
         transcript=args.transcript,
         emotion=args.emotion,
@@ -137,12 +136,25 @@ def run(args: argparse.Namespace) -> int:
     for warning in curves.metadata.get("warnings", []):
         print(f"emosync: warning: {warning}", file=sys.stderr)
     if flame is not None:
-        with atomic_set():  # all outputs or none, as below
-            written = write_flame_outputs(curves, outputs, flame, force=args.force)
-        for path in written:
-            if not args.quiet:
-                print(f"wrote {path} ({curves.n_frames} frames at {curves.fps:g} fps, FLAME)")
-        return 0
+        write_flame(curves, outputs, flame, args)
+    else:
+        write_outputs(curves, outputs, args)
+    return 0
+
+
+def write_flame(
+    curves: FaceCurves, outputs: list[Path], flame: FlameRig, args: argparse.Namespace
+) -> None:
+    """Write the FLAME parameters or meshes, all or none."""
+    with atomic_set():  # all outputs or none, as below
+        written = write_flame_outputs(curves, outputs, flame, force=args.force)
+    for path in written:
+        if not args.quiet:
+            print(f"wrote {path} ({curves.n_frames} frames at {curves.fps:g} fps, FLAME)")
+
+
+def write_outputs(curves: FaceCurves, outputs: list[Path], args: argparse.Namespace) -> None:
+    """Retarget the curves to --rig and write every output, all or none."""
     curves = apply_rig(curves, args.rig)
     with atomic_set():  # all outputs or none: a failure or Ctrl-C midway leaves nothing
         for out in outputs:
@@ -152,4 +164,3 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         for out in outputs:
             print(f"wrote {out} ({curves.n_frames} frames at {curves.fps:g} fps)")
-    return 0

@@ -14,12 +14,12 @@ from pathlib import Path
 import numpy as np
 
 from emosync import __version__
-from emosync.atomic import atomic_set, check_writable
+from emosync.atomic import atomic_set
 from emosync.cli.flame_option import add_flame_options, check_flame_args, flame_rig
 from emosync.cli.live_control import Control, control_socket
 from emosync.cli.live_sources import file_blocks, mic_blocks, paced, pcm_blocks
 from emosync.errors import InputError
-from emosync.exporters.dispatch import SUFFIXES, export
+from emosync.exporters.dispatch import SUFFIXES, check_outputs, export
 from emosync.exporters.flame import FlameRig, write_flame_outputs
 from emosync.exporters.live_livelink import LiveLinkSender
 from emosync.exporters.live_osc import VMC_RIGS, OscSender, VmcSender
@@ -110,25 +110,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.mic == bool(args.input):
-        raise InputError("give one input: --mic, --input FILE, or --input - (PCM on stdin)")
-    if args.realtime and args.mic:
-        raise InputError("--realtime is for --input; the microphone is real time already")
-    if not 8000 <= args.rate <= 192000:
-        raise InputError(f"--rate must be between 8000 and 192000 Hz, got {args.rate}")
-    recordings = [Path(o) for o in args.output]
-    for path in recordings:
-        if path.suffix.lower() not in SUFFIXES:
-            raise InputError(
-                f"unknown output format '{path.suffix or path.name}'; use one of: "
-                f"{', '.join(SUFFIXES)}"
-            )
-        check_writable(path, force=args.force)
-    if len(set(recordings)) != len(recordings):
-        raise InputError("the same output is named twice")
-    check_flame_args(args, recordings, "--record-rig")
-    if not (args.livelink or args.vmc or args.osc or recordings):
-        raise InputError("give at least one output: --livelink, --vmc, --osc or -o FILE")
+    _check_input(args)
+    recordings = _checked_recordings(args)
     if not model_available():
         raise InputError("the neural engine's model file is not installed; live needs it")
     options = animate_options(
@@ -175,6 +158,26 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(session.summary(fps))
     return 0
+
+
+def _check_input(args: argparse.Namespace) -> None:
+    """One audio source, and a sane --rate for PCM on stdin."""
+    if args.mic == bool(args.input):
+        raise InputError("give one input: --mic, --input FILE, or --input - (PCM on stdin)")
+    if args.realtime and args.mic:
+        raise InputError("--realtime is for --input; the microphone is real time already")
+    if not 8000 <= args.rate <= 192000:
+        raise InputError(f"--rate must be between 8000 and 192000 Hz, got {args.rate}")
+
+
+def _checked_recordings(args: argparse.Namespace) -> list[Path]:
+    """The -o recordings (known formats, writable, each once); at least one output of any kind."""
+    recordings = [Path(o) for o in args.output]
+    check_outputs(recordings, force=args.force)
+    check_flame_args(args, recordings, "--record-rig")
+    if not (args.livelink or args.vmc or args.osc or recordings):
+        raise InputError("give at least one output: --livelink, --vmc, --osc or -o FILE")
+    return recordings
 
 
 class Session:

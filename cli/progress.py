@@ -7,6 +7,7 @@ bar's line first so the message gets a line of its own.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import TextIO
@@ -81,7 +82,7 @@ class CountBar:
         self._last = now
         rate = done / max(now - self.started, 1e-9)
         left = (self.total - done) / rate if rate > 0 else float("nan")
-        eta = f"{int(left // 60)}m{int(left % 60):02d}s" if left == left else "--"
+        eta = f"{int(left // 60)}m{int(left % 60):02d}s" if not math.isnan(left) else "--"
         filled = int(self.width * done / self.total)
         bar = "#" * filled + "-" * (self.width - filled)
         text = (

@@ -94,7 +94,7 @@ def corpus_clips(
         if not isinstance(meta, dict) or meta.get("split") not in splits:
             continue
         language = str(meta.get("language", ""))
-        if languages and not any(language.split("-")[0] == lang for lang in languages):
+        if languages and not any(language.split("-", maxsplit=1)[0] == lang for lang in languages):
             continue
         wav, npz = meta_path.with_suffix(".wav"), meta_path.with_suffix(".npz")
         if not (wav.is_file() and npz.is_file()) or is_reserved(wav.stem):
@@ -255,10 +255,7 @@ def compare_clips(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Score each engine on each clip and emotion; a JSON-ready report (see the module doc)."""
-    from emosync.inference.alignment import align
-    from emosync.inference.audio import load_audio
     from emosync.inference.facecurves import FaceCurves
-    from emosync.inference.life import LifeSettings
 
     engines = [e for e in ENGINES if e in engines]
     if not engines:
@@ -277,13 +274,8 @@ def compare_clips(
         if progress:
             progress(i, len(clips))
         try:
-            audio = load_audio(clip.audio)
-            t0 = time.perf_counter()
-            if clip.phones is not None:
-                reference = frames_to_alignment(clip.phones, clip.phones_fps, audio.duration)
-            else:
-                reference = align(audio.samples, clip.transcript)
-            seconds["reference"] += time.perf_counter() - t0
+            audio, reference, took = _load_clip(clip)
+            seconds["reference"] += took
         except InputError as exc:
             failed.append({"name": clip.name, "error": str(exc)})
             continue
@@ -294,22 +286,10 @@ def compare_clips(
         heard = None
         for engine in engines:
             t0 = time.perf_counter()
-            if engine == "phonetic":
-                text = clip.transcript if use_transcript else None
-                heard = align(audio.samples, text)
-            elif engine == "phonetic+transcript":
-                heard = align(audio.samples, clip.transcript)
-            elif engine == "neural-phones":
-                heard = neural_phone_alignment(convertor, audio.samples, audio.duration)
+            heard = _heard(engine, clip, audio, use_transcript, convertor, heard)
             for name in names:
                 state = emotion_state(name, intensity)
-                if engine != "neural":
-                    weights = phonetic_weights(heard, state, n, fps)
-                else:
-                    from emosync.inference.neural import neural_face
-
-                    face = neural_face(audio, state, LifeSettings(0, 0, 0), 0, fps, convertor)
-                    weights = face.values[:, :N_BLENDSHAPES]
+                weights = _engine_weights(engine, heard, state, n, fps, audio, convertor)
                 teacher = teacher_weights(reference, state, n, fps)
                 curves = FaceCurves(fps, np.pad(weights, ((0, 0), (0, 9))))
                 row = score(curves, reference)
@@ -335,14 +315,66 @@ def compare_clips(
         "seconds": {k: round(v, 3) for k, v in seconds.items()},
     }
     report["seconds"]["total"] = round(time.perf_counter() - started, 3)
+    report["engines"] = _engine_scores(rows, engines, names)
+    report["groups"] = _group_scores(rows, engines, names)
+    return report
+
+
+def _load_clip(clip: Clip) -> tuple[Any, Any, float]:
+    """The clip's audio, its reference alignment (the corpus phones, else a forced alignment
+    to the transcript) and the seconds the reference took."""
+    from emosync.inference.alignment import align
+    from emosync.inference.audio import load_audio
+
+    audio = load_audio(clip.audio)
+    t0 = time.perf_counter()
+    if clip.phones is not None:
+        reference = frames_to_alignment(clip.phones, clip.phones_fps, audio.duration)
+    else:
+        reference = align(audio.samples, clip.transcript)
+    return audio, reference, time.perf_counter() - t0
+
+
+def _engine_scores(
+    rows: dict[str, dict[str, list]], engines: Sequence[str], names: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """Per engine: the pooled scores per emotion, and the seal drops when several emotions ran."""
+    out: dict[str, dict[str, Any]] = {}
     for engine in engines:
         pooled = {name: _pool(rows[engine][name]) for name in names}
         entry: dict[str, Any] = {"scores": pooled}
         if len(names) > 1:
             entry["seal_drop"] = seal_drops(pooled)
-        report["engines"][engine] = entry
-    report["groups"] = _group_scores(rows, engines, names)
-    return report
+        out[engine] = entry
+    return out
+
+
+def _heard(
+    engine: str, clip: Clip, audio: Any, use_transcript: bool, convertor: Any, heard: Any
+) -> Any:
+    """The phone alignment `engine` animates from (the neural engine keeps the last one)."""
+    from emosync.inference.alignment import align
+
+    if engine == "phonetic":
+        return align(audio.samples, clip.transcript if use_transcript else None)
+    if engine == "phonetic+transcript":
+        return align(audio.samples, clip.transcript)
+    if engine == "neural-phones":
+        return neural_phone_alignment(convertor, audio.samples, audio.duration)
+    return heard
+
+
+def _engine_weights(
+    engine: str, heard: Any, state: np.ndarray, n: int, fps: float, audio: Any, convertor: Any
+) -> np.ndarray:
+    """The engine's blendshape weights: the neural model's, or the phonetic face of `heard`."""
+    if engine != "neural":
+        return phonetic_weights(heard, state, n, fps)
+    from emosync.inference.life import LifeSettings
+    from emosync.inference.neural import neural_face
+
+    face = neural_face(audio, state, LifeSettings(0, 0, 0), 0, fps, convertor)
+    return face.values[:, :N_BLENDSHAPES]
 
 
 def _group_scores(
@@ -351,10 +383,10 @@ def _group_scores(
     """Pooled scores per source and per speaker: {kind: {group: {engine: {emotion: scores}}}}
     (only for clips that name their source and speaker, i.e. corpus clips)."""
     out: dict[str, dict[str, dict[str, Any]]] = {"source": {}, "speaker": {}}
-    for kind in out:
+    for kind, by_group in out.items():
         groups = sorted({r["_groups"][kind] for r in rows[engines[0]][names[0]]} - {None})
         for group in groups:
-            out[kind][group] = {
+            by_group[group] = {
                 engine: {
                     name: _pool([r for r in rows[engine][name] if r["_groups"][kind] == group])
                     for name in names

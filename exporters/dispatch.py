@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
+from emosync.atomic import check_writable
 from emosync.errors import InputError
 from emosync.exporters.curves_file import read_curves, write_curves
 from emosync.exporters.gltf import export_gltf
@@ -22,6 +24,20 @@ def _suffix(path: Path, allowed: tuple[str, ...], what: str) -> str:
             f"cannot {what} {path.name!r}: the suffix must be one of {', '.join(allowed)}"
         )
     return suffix
+
+
+def check_outputs(paths: Sequence[Path], *, force: bool) -> None:
+    """Before any work: each output has a format `export` writes, may be written (--force for an
+    existing file) and is named once."""
+    for path in paths:
+        if path.suffix.lower() not in SUFFIXES:
+            raise InputError(
+                f"unknown output format '{path.suffix or path.name}'; "
+                f"use one of: {', '.join(SUFFIXES)}"
+            )
+        check_writable(path, force=force)
+    if len(set(paths)) != len(paths):
+        raise InputError("the same output is named twice")
 
 
 def export(

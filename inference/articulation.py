@@ -94,11 +94,11 @@ def _clean_phones(alignment: Alignment) -> list[tuple[str, float, float]]:
     )
     out: list[tuple[str, float, float]] = []
     t = raw[0][1] - _PAD if raw else -_PAD
-    for label, start, end in raw:
-        if not (math.isfinite(start) and math.isfinite(end)):
+    for label, raw_start, raw_end in raw:
+        if not (math.isfinite(raw_start) and math.isfinite(raw_end)):
             raise InputError(f"phone {label} has a non-finite time")
-        start = max(start, t)
-        end = max(end, start)
+        start = max(raw_start, t)
+        end = max(raw_end, start)
         if start > t + 1e-9:
             out.append((SILENCE, t, start))
         out.append((label, start, end))
@@ -116,9 +116,8 @@ def _clean_phones(alignment: Alignment) -> list[tuple[str, float, float]]:
 def _segments(phones: list[tuple[str, float, float]], until: float) -> _Segments:
     """Blend segments: diphthongs split into onset and glide; the final pause runs to `until`."""
     labels, starts, ends = [], [], []
-    for k, (label, start, end) in enumerate(phones):
-        if k == len(phones) - 1:
-            end = max(end, until)
+    for k, (label, start, phone_end) in enumerate(phones):
+        end = max(phone_end, until) if k == len(phones) - 1 else phone_end
         if label in vz.DIPHTHONGS:
             glide, frac = vz.DIPHTHONGS[label]
             mid = start + frac * (end - start)

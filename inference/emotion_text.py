@@ -182,8 +182,8 @@ def names_a_word(text: str, words: WordVectors | None = None) -> bool:
     words = words if words is not None else shipped_words()
     if words is None:
         return True
-    for word in WORD.findall(text.lower()):
-        word = word.strip("'")
+    for found in WORD.findall(text.lower()):
+        word = found.strip("'")
         i = words.index.get(word)
         if i is not None and word not in NON_FEELING_WORDS and words.weights[i] >= CONTENT_WEIGHT:
             return True

@@ -129,11 +129,11 @@ def _auto_target(key: str, scheme: str) -> KeyTarget | None:
             return KeyTarget(key, "arkit", arkit, _ONE_HOT[ARKIT_NAMES.index(arkit)])
         if scheme == "ARKIT":
             return None
-    if scheme == "VRM" or scheme == "AUTO_VRM":
+    if scheme in {"VRM", "AUTO_VRM"}:
         name = vrm_name(key)
         if name:
             return KeyTarget(key, "vrm", name, ARKIT_TO_VRM[VRM_EXPRESSIONS.index(name)])
-    if scheme == "VISEMES" or scheme == "AUTO_VISEMES":
+    if scheme in {"VISEMES", "AUTO_VISEMES"}:
         name = viseme_name(key)
         if name:
             return KeyTarget(key, "viseme", name, ARKIT_TO_VISEMES[OCULUS_VISEMES.index(name)])

@@ -191,6 +191,25 @@ def _plan_row(
     formats: tuple[str, ...],
     mesh: str | None,
 ) -> Line:
+    _check_types(values)
+    if not values.get("audio"):
+        raise InputError("no 'audio'")
+    audio = _resolve(base, values["audio"])
+    if not audio.is_file():
+        raise InputError(f"audio not found: {audio}")
+    settings = _settings(values, base, defaults)
+    rig = values.get("rig", defaults.get("rig", "arkit"))
+    if rig not in (*RIGS, "flame"):
+        raise InputError(f"unknown rig '{rig}'; choose one of: {', '.join((*RIGS, 'flame'))}")
+    outputs = _outputs(values.get("out"), audio, formats)
+    if rig != "flame":
+        check_rig_outputs(rig, [Path(o) for o in outputs], mesh)
+        return Line(index, label, str(audio), settings, rig, outputs)
+    return Line(index, label, str(audio), settings, rig, outputs, flame=_flame(defaults, outputs))
+
+
+def _check_types(values: dict[str, Any]) -> None:
+    """Known keys only; text keys hold text, number keys a number (or a number as text)."""
     unknown = sorted(set(values) - set(KEYS))
     if unknown:
         raise InputError(f"unknown key {', '.join(map(repr, unknown))}; keys: {', '.join(KEYS)}")
@@ -203,11 +222,10 @@ def _plan_row(
             isinstance(value, bool) or not isinstance(value, int | float | str)
         ):
             raise InputError(f"'{key}' must be a number, got {json.dumps(value)}")
-    if not values.get("audio"):
-        raise InputError("no 'audio'")
-    audio = _resolve(base, values["audio"])
-    if not audio.is_file():
-        raise InputError(f"audio not found: {audio}")
+
+
+def _settings(values: dict[str, Any], base: Path, defaults: dict[str, Any]) -> dict[str, Any]:
+    """The row's animate_options values: the batch defaults, overridden by the row's own."""
     settings = {k: v for k, v in defaults.items() if k not in ("rig", *FLAME_KEYS)}
     if any(k in values for k in EMOTION_KEYS):  # a row's own emotion replaces any default one
         settings = {
@@ -224,14 +242,7 @@ def _plan_row(
     engine = settings.get("engine", "auto")
     if engine not in ENGINES:
         raise InputError(f"unknown engine '{engine}'; choose one of: {', '.join(ENGINES)}")
-    rig = values.get("rig", defaults.get("rig", "arkit"))
-    if rig not in (*RIGS, "flame"):
-        raise InputError(f"unknown rig '{rig}'; choose one of: {', '.join((*RIGS, 'flame'))}")
-    outputs = _outputs(values.get("out"), audio, formats)
-    if rig != "flame":
-        check_rig_outputs(rig, [Path(o) for o in outputs], mesh)
-        return Line(index, label, str(audio), settings, rig, outputs)
-    return Line(index, label, str(audio), settings, rig, outputs, flame=_flame(defaults, outputs))
+    return settings
 
 
 def _flame(

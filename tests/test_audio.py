@@ -224,7 +224,14 @@ def _make_bad(kind: str, folder: Path, speech: Path) -> Path:
         data = bytearray(flac.read_bytes())
         data[4000:] = np.random.default_rng(2).bytes(len(data) - 4000)
         path.write_bytes(bytes(data))
-    elif kind == "one_sample":
+    else:
+        _make_bad_samples(kind, path)
+    return path
+
+
+def _make_bad_samples(kind: str, path: Path) -> None:
+    """The bad files that are well-formed audio: too few samples, NaNs, silence, too short."""
+    if kind == "one_sample":
         sf.write(path, np.array([0.5], np.float32), SAMPLE_RATE)
     elif kind == "no_samples":
         sf.write(path, np.zeros(0, np.float32), SAMPLE_RATE)
@@ -237,7 +244,6 @@ def _make_bad(kind: str, folder: Path, speech: Path) -> Path:
     elif kind == "near_silent":  # -66 dBFS peak
         _run("sox", "-n", "-r", "16000", "-b", "16", str(path), "synth", "1", "sine", "440",
              "vol", "0.0005")  # fmt: skip
-    return path
 
 
 BAD = {

@@ -207,6 +207,7 @@ def test_installed_command_runs_as_a_process(clip, tmp_path):
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
     assert ok.returncode == 0, ok.stderr
     bad = subprocess.run(
@@ -214,6 +215,7 @@ def test_installed_command_runs_as_a_process(clip, tmp_path):
         capture_output=True,
         text=True,
         timeout=120,
+        check=False,
     )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.strip().startswith("emosync: error:")

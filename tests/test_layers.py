@@ -84,7 +84,7 @@ def layer_of(module: str) -> str | None:
 
 
 def third_party(module: str) -> str | None:
-    top = module.split(".")[0]
+    top = module.split(".", maxsplit=1)[0]
     if not top or top == "emosync" or top in sys.stdlib_module_names or top == "__future__":
         return None
     return top

@@ -45,6 +45,7 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
         text=True,
         env=env,
         timeout=300,
+        check=False,
     )
 
 

@@ -269,6 +269,7 @@ def test_ten_minute_clip_runs_in_bounded_memory(model_path):
             capture_output=True,
             text=True,
             timeout=300,
+            check=False,
         )
         assert run.returncode == 0, run.stderr[-2000:]
         growth[minutes] = [float(v) for v in run.stdout.split()]

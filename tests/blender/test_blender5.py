@@ -22,6 +22,7 @@ def test_blender5_suite():
     proc = subprocess.run(
         [str(PYTHON5), "-m", "pytest", "-q", "-p", "no:cacheprovider", *files],
         cwd=ROOT, capture_output=True, text=True, timeout=600,
+        check=False,
     )  # fmt: skip
     tail = "\n".join(proc.stdout.splitlines()[-30:])
     assert proc.returncode == 0, tail

@@ -53,6 +53,7 @@ def linux_zip(tmp_path_factory) -> Path:
         [sys.executable, str(ROOT / "scripts" / "build_extension.py"), "--out", str(out),
          "--platform", "linux-x64"],
         capture_output=True, text=True, timeout=900,
+        check=False,
     )  # fmt: skip
     assert build.returncode == 0, build.stdout[-3000:] + build.stderr[-3000:]
     assert sorted(p.name for p in out.glob("emosync-*.zip")) == [ZIP_NAME]
@@ -79,6 +80,7 @@ def test_build_validate_install(linux_zip, tmp_path):
     install = subprocess.run(
         [sys.executable, "-c", INSTALL + ENABLED, str(linux_zip)],
         capture_output=True, text=True, timeout=300, env=env,
+        check=False,
     )  # fmt: skip
     assert install.returncode == 0, install.stdout[-3000:] + install.stderr[-3000:]
     assert f"EMOSYNC_FROM {user}" in install.stdout  # the bundled wheel, not the source tree
@@ -94,6 +96,7 @@ def test_bundled_wheels_alone_run_prompt_animate_and_glb(linux_zip, tmp_path):
         [sys.executable, "-I", "-S", "-c", ISOLATED, str(bare_site(site)), str(linux_zip),
          str(ROOT / "examples" / "hello.wav"), str(glb)],
         capture_output=True, text=True, timeout=300, env=env,
+        check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert f"EMOSYNC_FROM {user}" in run.stdout

@@ -204,5 +204,7 @@ def test_clip_runtime_needs_neither_torch_nor_open_clip(trained):
         "bad = [m for m in ('torch', 'open_clip', 'torchvision') if m in sys.modules];"
         "assert not bad, bad"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]

@@ -64,7 +64,7 @@ def ipa_to_arpabet(word: str) -> list[str]:
 
 def espeak_ipa(text: str, language: str) -> list[str]:
     """espeak-ng's IPA words for `text` spoken in `language` (one entry per phonetic word)."""
-    voice = ESPEAK_VOICES.get(language.split("-")[0].split("_")[0].lower())
+    voice = ESPEAK_VOICES.get(language.split("-", maxsplit=1)[0].split("_", maxsplit=1)[0].lower())
     if voice is None:
         raise ValueError(f"no espeak-ng voice for language {language!r}")
     if shutil.which("espeak-ng") is None:
