@@ -173,8 +173,8 @@ class NeuralConvertor:
         parts: list[list[NeuralOutput]] = [[] for _ in runners]
         mel_stream = self.mel_stream()
         n_samples = 0
-        for x in blocks:
-            x = np.asarray(x, dtype=np.float32).reshape(-1)
+        for block in blocks:
+            x = np.asarray(block, dtype=np.float32).reshape(-1)
             n_samples += x.size
             if on_block is not None:
                 on_block(x)
@@ -421,12 +421,16 @@ class NeuralStream:
         self.n_samples = 0
         self._emotion = emotion_reader(np.zeros(N_EMOTIONS) if emotion is None else emotion)
         self._mel = convertor.mel_stream()
-        self._runner = _Runner(convertor, lambda a, k: self._emotion(a, k), window, overlap=0)
+        self._runner = _Runner(convertor, self._emotion_at, window, overlap=0)
         self.last_phones = np.zeros((0, len(convertor.phones)), np.float32)
 
     def set_emotion(self, emotion: EmotionSource) -> None:
         """From the next frame computed on, use this emotion (state, track or callable)."""
         self._emotion = emotion_reader(emotion)
+
+    def _emotion_at(self, start: int, count: int) -> np.ndarray:
+        """The runner asks here, so that set_emotion takes effect mid-stream."""
+        return self._emotion(start, count)
 
     @property
     def frames_out(self) -> int:
