@@ -33,8 +33,8 @@ from emosync.cli.live_sources import CHUNK, paced
 from emosync.exporters.live_livelink import LiveLinkSender
 from emosync.exporters.live_osc import OscSender, VmcSender
 from emosync.inference.audio import SAMPLE_RATE, load_audio
+from emosync.inference.convertor import shipped_convertor
 from emosync.inference.live_face import LiveFace
-from emosync.inference.neural import shipped_convertor
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_LATENCY_MS = 150.0

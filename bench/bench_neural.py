@@ -23,8 +23,13 @@ import numpy as np
 from bench_animate import build_clip, timed
 
 from emosync.inference.audio import SAMPLE_RATE, Audio
+from emosync.inference.convertor import (
+    NeuralConvertor,
+    NeuralStream,
+    default_model_path,
+    neural_face,
+)
 from emosync.inference.features import log_mel
-from emosync.inference.neural import NeuralConvertor, NeuralStream, default_model_path, neural_face
 
 TARGET_RTF = 300.0
 CHUNKS_MS = (20, 40, 100)

@@ -31,7 +31,7 @@ import numpy as np
 
 from emosync.atomic import atomic_write_bytes, check_writable
 from emosync.inference.alignment import align
-from emosync.inference.phones import Alignment, Segment
+from emosync.inference.timed_phones import Alignment, Segment
 from emosync.rigs.channels import ARKIT_NAMES
 from emosync.rigs.mouth import lip_gap
 from emosync.rigs.phonemes import BILABIAL, LABIODENTAL, ROUNDED

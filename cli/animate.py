@@ -17,7 +17,7 @@ from emosync.cli.progress import ProgressBar
 from emosync.errors import InputError
 from emosync.exporters.dispatch import SUFFIXES, check_outputs, export
 from emosync.exporters.flame import FlameRig, write_flame_outputs
-from emosync.exporters.retarget import RIGS, apply_rig
+from emosync.exporters.rig_presets import RIGS, apply_rig
 from emosync.inference.facecurves import FaceCurves
 from emosync.inference.pipeline import ENGINES, animate
 from emosync.studio.options import GLTF_SUFFIXES, animate_options, check_rig_outputs

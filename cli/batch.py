@@ -11,7 +11,7 @@ from emosync.cli.progress import CountBar
 from emosync.errors import InputError
 from emosync.exporters.dispatch import SUFFIXES
 from emosync.exporters.flame import load_flame_rig
-from emosync.exporters.retarget import RIGS
+from emosync.exporters.rig_presets import RIGS
 from emosync.inference.pipeline import ENGINES
 from emosync.studio.batch import BatchRun, default_workers, prepare, run_batch
 from emosync.studio.jobs import LineResult

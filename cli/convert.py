@@ -10,7 +10,7 @@ from emosync.cli.flame_option import add_flame_options, check_flame_args, flame_
 from emosync.errors import InputError
 from emosync.exporters.dispatch import READABLE, SUFFIXES, export, read
 from emosync.exporters.flame import write_flame_outputs
-from emosync.exporters.retarget import RIGS, apply_rig
+from emosync.exporters.rig_presets import RIGS, apply_rig
 from emosync.studio.options import check_rig_outputs
 
 

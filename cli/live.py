@@ -25,10 +25,10 @@ from emosync.exporters.live_livelink import LiveLinkSender
 from emosync.exporters.live_osc import VMC_RIGS, OscSender, VmcSender
 from emosync.exporters.live_udp import LiveSender, parse_endpoint
 from emosync.inference.audio import SAMPLE_RATE
+from emosync.inference.convertor import MODEL_FPS, model_available, shipped_convertor
 from emosync.inference.facecurves import FaceCurves
 from emosync.inference.live_emotion import LiveEmotion
 from emosync.inference.live_face import LiveFace
-from emosync.inference.neural import MODEL_FPS, model_available, shipped_convertor
 from emosync.inference.pipeline import emotion_condition
 from emosync.studio.options import animate_options
 

@@ -34,7 +34,7 @@ from emosync.evaluation.asterisk import is_reserved
 from emosync.evaluation.metrics import aggregate, score
 from emosync.evaluation.run import NEUTRAL, emotion_list, find_clips, seal_drops
 from emosync.inference.facecurves import resample_rows
-from emosync.inference.phones import Alignment, Segment
+from emosync.inference.timed_phones import Alignment, Segment
 from emosync.rigs.channels import N_BLENDSHAPES
 from emosync.rigs.emotions import N_EMOTIONS, emotion_state
 from emosync.rigs.phonemes import PHONES, SILENCE, normalise_phone
@@ -182,7 +182,7 @@ def neural_phone_alignment(
     """The neural model's most likely phone at each of its frames (neutral emotion), as runs.
     `bilabial_mass`: a frame whose P+B+M probability reaches it is labelled with the likeliest of
     the three; `min_frames`: shorter runs take the label of the run before them."""
-    from emosync.inference.neural import MODEL_FPS
+    from emosync.inference.convertor import MODEL_FPS
 
     n = convertor.n_frames(len(samples))
     probs = convertor.convert(samples, np.zeros((n, N_EMOTIONS), np.float32)).phones
@@ -263,7 +263,7 @@ def compare_clips(
     if not clips:
         raise InputError("no clips to evaluate")
     if {"neural", "neural-phones"} & set(engines) and convertor is None:
-        from emosync.inference.neural import NeuralConvertor
+        from emosync.inference.convertor import NeuralConvertor
 
         convertor = NeuralConvertor()
     names = emotion_list(emotions)
@@ -370,8 +370,8 @@ def _engine_weights(
     """The engine's blendshape weights: the neural model's, or the phonetic face of `heard`."""
     if engine != "neural":
         return phonetic_weights(heard, state, n, fps)
+    from emosync.inference.convertor import neural_face
     from emosync.inference.life import LifeSettings
-    from emosync.inference.neural import neural_face
 
     face = neural_face(audio, state, LifeSettings(0, 0, 0), 0, fps, convertor)
     return face.values[:, :N_BLENDSHAPES]

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from emosync.inference.facecurves import FaceCurves
-from emosync.inference.phones import Alignment, Segment
+from emosync.inference.timed_phones import Alignment, Segment
 from emosync.rigs import mouth
 from emosync.rigs.phonemes import BILABIAL, OPEN_VOWELS, SILENCE, VOWELS, normalise_phone
 

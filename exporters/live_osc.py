@@ -19,7 +19,7 @@ import numpy as np
 
 from emosync.errors import InputError
 from emosync.exporters.live_udp import UdpTarget
-from emosync.exporters.retarget import apply_rig
+from emosync.exporters.rig_presets import apply_rig
 from emosync.inference.facecurves import FaceCurves
 from emosync.rigs.channels import ARKIT_NAMES, CHANNELS, ROTATION_NAMES, pascal
 

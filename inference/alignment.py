@@ -19,8 +19,8 @@ import numpy as np
 from emosync.errors import InputError
 from emosync.inference.audio import SAMPLE_RATE
 from emosync.inference.lexicon import oov_warning, pronounce, transcript_words
-from emosync.inference.phones import Alignment, Segment
 from emosync.inference.segmenter import Piece, cut_at_pauses, voiced_seconds
+from emosync.inference.timed_phones import Alignment, Segment
 from emosync.rigs.phonemes import SILENCE, normalise_phone
 
 FRAME_SECONDS = 0.01  # pocketsphinx's frame rate is 100 per second

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from emosync.errors import InputError
-from emosync.inference import visemes as vz
-from emosync.inference.phones import Alignment
+from emosync.inference import phone_targets as vz
+from emosync.inference.timed_phones import Alignment
 from emosync.rigs.channels import ARKIT_NAMES, N_BLENDSHAPES
 from emosync.rigs.emotions import EMOTIONS, MAX_INTENSITY, N_EMOTIONS
 from emosync.rigs.phonemes import BILABIAL, LABIODENTAL, SILENCE, normalise_phone
@@ -81,7 +81,7 @@ def closure_from_seal(seal: np.ndarray) -> np.ndarray:
 
 @dataclass
 class _Segments:
-    label: np.ndarray  # int index into visemes.LABELS
+    label: np.ndarray  # int index into phone_targets.LABELS
     start: np.ndarray  # seconds
     end: np.ndarray
 
@@ -151,7 +151,7 @@ def _window_pairs(
 
 
 def _blend(segs: _Segments, reach_scale: np.ndarray, fps: float, n_frames: int) -> np.ndarray:
-    """Dominance-weighted articulator values [frames × visemes.N_PARAMS]."""
+    """Dominance-weighted articulator values [frames × phone_targets.N_PARAMS]."""
     target = vz.TARGET[segs.label]
     dominance = vz.DOMINANCE[segs.label].copy()
     pause = segs.label == vz.LABEL_INDEX[SILENCE]

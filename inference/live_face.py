@@ -17,10 +17,10 @@ import numpy as np
 
 from emosync.inference.audio import SAMPLE_RATE
 from emosync.inference.compose import enforce_seal
+from emosync.inference.convertor import MODEL_FPS, NeuralConvertor, NeuralStream, add_life
 from emosync.inference.life import LifeSettings
 from emosync.inference.live_emotion import LiveEmotion
 from emosync.inference.live_life import LiveLife
-from emosync.inference.neural import MODEL_FPS, NeuralConvertor, NeuralStream, add_life
 from emosync.rigs.channels import N_BLENDSHAPES, N_CHANNELS
 
 HOP = int(SAMPLE_RATE / MODEL_FPS)  # samples per model frame (320)

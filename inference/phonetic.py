@@ -9,7 +9,7 @@ import numpy as np
 from emosync.inference.articulation import Articulation, articulate
 from emosync.inference.compose import compose
 from emosync.inference.emotion_layer import emotion_pose_frames
-from emosync.inference.phones import Alignment
+from emosync.inference.timed_phones import Alignment
 from emosync.rigs.channels import N_BLENDSHAPES
 
 TEACHER_BREATHE = 0.0  # the training target holds the emotion pose still (no breathing)

@@ -23,12 +23,7 @@ from emosync.inference.audio import (
     truncation_warning,
 )
 from emosync.inference.compose import compose
-from emosync.inference.emotion_condition import read_emotion
-from emosync.inference.emotion_text import check_feeling
-from emosync.inference.facecurves import FaceCurves, resample_rows
-from emosync.inference.features import frame_energy
-from emosync.inference.life import LifeSettings, life_frames
-from emosync.inference.neural import (
+from emosync.inference.convertor import (
     MODEL_FPS,
     NEURAL_BEATS_PHONETIC,
     auto_engine,
@@ -36,8 +31,13 @@ from emosync.inference.neural import (
     neural_face,
     neural_face_blocks,
 )
-from emosync.inference.phones import Alignment
+from emosync.inference.emotion_condition import read_emotion
+from emosync.inference.emotion_text import check_feeling
+from emosync.inference.facecurves import FaceCurves, resample_rows
+from emosync.inference.features import frame_energy
+from emosync.inference.life import LifeSettings, life_frames
 from emosync.inference.phonetic import phonetic_layers
+from emosync.inference.timed_phones import Alignment
 from emosync.inference.timeline import EmotionTimeline
 from emosync.rigs.channels import ARKIT_NAMES, N_BLENDSHAPES
 from emosync.rigs.emotion_poses import GAP_CHANNELS

@@ -75,7 +75,7 @@ def run_line_in_worker(
 def _run(line: Line, outdir: Path, force: bool, mesh: str | None) -> tuple[str, list[str]]:
     from emosync.exporters.dispatch import export
     from emosync.exporters.flame import write_flame_outputs
-    from emosync.exporters.retarget import apply_rig
+    from emosync.exporters.rig_presets import apply_rig
     from emosync.inference.pipeline import animate
     from emosync.studio.options import animate_options
 

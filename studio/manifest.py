@@ -22,7 +22,7 @@ from typing import Any
 from emosync.errors import InputError
 from emosync.exporters.dispatch import SUFFIXES
 from emosync.exporters.flame import FLAME_SUFFIXES
-from emosync.exporters.retarget import RIGS
+from emosync.exporters.rig_presets import RIGS
 from emosync.inference.pipeline import ENGINES
 from emosync.studio.options import check_rig_outputs
 

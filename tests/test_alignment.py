@@ -14,8 +14,8 @@ import pytest
 from emosync.inference.alignment import align, align_stream
 from emosync.inference.audio import load_audio
 from emosync.inference.lexicon import letter_to_sound, number_words, transcript_words
-from emosync.inference.phones import Alignment
 from emosync.inference.segmenter import FRAME, cut_at_pauses, frame_energy_db
+from emosync.inference.timed_phones import Alignment
 from emosync.rigs.phonemes import BILABIAL, PHONES, SILENCE
 
 SR = 16000

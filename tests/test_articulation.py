@@ -10,7 +10,7 @@ import pytest
 
 from emosync.errors import InputError
 from emosync.inference.articulation import SPEECH_CHANNELS, Articulation, articulate
-from emosync.inference.phones import Alignment, Segment
+from emosync.inference.timed_phones import Alignment, Segment
 from emosync.rigs.channels import ARKIT_NAMES
 from emosync.rigs.emotions import EMOTIONS
 from emosync.rigs.mouth import OPEN_JAW, at_rest, lip_gap, sealed

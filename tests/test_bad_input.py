@@ -486,11 +486,11 @@ def test_band_limited_voice_keeps_its_transcript(tmp_path) -> None:
 
 
 def test_missing_neural_model_is_said_once(tmp_path, monkeypatch) -> None:
-    from emosync.inference import neural
+    from emosync.inference import convertor
     from emosync.inference.pipeline import AnimateOptions, animate
 
     voice = _espeak("hello there", tmp_path / "v.wav")
-    monkeypatch.setattr(neural, "default_model_path", lambda: tmp_path / "convertor.onnx")
+    monkeypatch.setattr(convertor, "default_model_path", lambda: tmp_path / "convertor.onnx")
     warnings = animate(voice, AnimateOptions()).metadata["warnings"]
     assert sum("convertor.onnx" in w for w in warnings) == 1, warnings
 

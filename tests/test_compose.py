@@ -7,7 +7,7 @@ import pytest
 
 from emosync.inference.articulation import SEAL_DEMAND, articulate
 from emosync.inference.compose import compose, enforce_seal
-from emosync.inference.phones import Alignment, Segment
+from emosync.inference.timed_phones import Alignment, Segment
 from emosync.rigs.channels import ARKIT_NAMES
 from emosync.rigs.emotions import EMOTIONS
 from emosync.rigs.mouth import SEAL_GAP, lip_gap, sealed

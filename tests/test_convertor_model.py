@@ -7,7 +7,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from emosync.inference.phones import Alignment, Segment  # noqa: E402
+from emosync.inference.timed_phones import Alignment, Segment  # noqa: E402
 from emosync.rigs.emotions import EMOTIONS  # noqa: E402
 from emosync.rigs.mouth import lip_gap as np_lip_gap  # noqa: E402
 from emosync.rigs.mouth import sealed  # noqa: E402

@@ -95,8 +95,8 @@ def files_in(*layers: str) -> list[Path]:
 
 
 def internal_targets(imp: Import) -> list[str]:
-    """The emosync modules an import loads: `from emosync.inference import neural` loads
-    emosync.inference.neural where that is a module."""
+    """The emosync modules an import loads: `from emosync.inference import convertor` loads
+    emosync.inference.convertor where that is a module."""
     targets = [imp.module]
     for name in imp.names:
         candidate = f"{imp.module}.{name}"
@@ -237,7 +237,7 @@ def test_relative_and_function_level_imports_are_read():
     found = imports_of(ROOT / "blender_addon" / "ops.py")
     assert any(i.module.startswith("emosync.blender_addon") for i in found)
     neural = {i.module for i in imports_of(ROOT / "inference" / "pipeline.py")}
-    assert "emosync.inference.neural" in neural
+    assert "emosync.inference.convertor" in neural
 
 
 @cache

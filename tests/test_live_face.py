@@ -62,8 +62,8 @@ def test_resampler_is_linear_interpolation_and_counts_like_a_file(dst):
 
 def test_live_face_matches_the_file_path():
     from emosync.inference.audio import load_audio
+    from emosync.inference.convertor import model_available, shipped_convertor
     from emosync.inference.live_face import LiveFace
-    from emosync.inference.neural import model_available, shipped_convertor
     from emosync.inference.pipeline import AnimateOptions, animate
 
     if not model_available():

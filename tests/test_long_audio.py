@@ -27,9 +27,9 @@ from emosync.inference.audio import (
     stream_audio,
     truncation_warning,
 )
+from emosync.inference.convertor import model_available, neural_face, neural_face_blocks
 from emosync.inference.facecurves import JSON_ROWS, FaceCurves
 from emosync.inference.life import LifeSettings
-from emosync.inference.neural import model_available, neural_face, neural_face_blocks
 from emosync.inference.pipeline import AnimateOptions, animate
 
 ROOT = Path(__file__).resolve().parents[1]

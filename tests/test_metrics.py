@@ -7,7 +7,7 @@ import pytest
 
 from emosync.evaluation.metrics import aggregate, pauses, score
 from emosync.inference.facecurves import FaceCurves
-from emosync.inference.phones import Alignment, Segment
+from emosync.inference.timed_phones import Alignment, Segment
 from emosync.rigs import mouth
 from emosync.rigs.channels import INDEX, N_CHANNELS
 

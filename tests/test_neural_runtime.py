@@ -1,4 +1,4 @@
-"""The neural engine at run time (inference/neural.py) on a real ONNX Runtime session.
+"""The neural engine at run time (inference/convertor.py) on a real ONNX Runtime session.
 
 The model is a small convolutional network with random weights, built here with torch and
 exported with the convertor contract in its metadata (the trained model is not needed to test
@@ -119,7 +119,7 @@ def model_path(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def conv(model_path):
-    from emosync.inference.neural import NeuralConvertor
+    from emosync.inference.convertor import NeuralConvertor
 
     return NeuralConvertor(model_path, providers=["CPUExecutionProvider"])
 
@@ -169,7 +169,7 @@ def test_loads_and_reads_contract(conv):
     ],
 )  # fmt: skip
 def test_contract_breaks_are_one_line_errors(tmp_path, change, message):
-    from emosync.inference.neural import NeuralConvertor
+    from emosync.inference.convertor import NeuralConvertor
 
     path = make_convertor(tmp_path, **change)
     with pytest.raises(InputError, match=message) as err:
@@ -179,7 +179,7 @@ def test_contract_breaks_are_one_line_errors(tmp_path, change, message):
 
 def test_calibration_maps_the_channel_and_nothing_else(tmp_path, conv):
     """`calibrate` maps jawOpen by the metadata's knots and leaves the other 54 outputs."""
-    from emosync.inference.neural import NeuralConvertor
+    from emosync.inference.convertor import NeuralConvertor
 
     knots = {"model": [0.0, 0.5, 1.0], "teacher": [0.0, 0.8, 1.0]}
     path = make_convertor(tmp_path, calibration=json.dumps({"maps": {"jawOpen": knots}}))
@@ -199,7 +199,7 @@ def test_calibration_maps_the_channel_and_nothing_else(tmp_path, conv):
 
 
 def test_modified_model_file_is_refused(tmp_path):
-    from emosync.inference.neural import NeuralConvertor
+    from emosync.inference.convertor import NeuralConvertor
 
     path = make_convertor(tmp_path)
     data = bytearray(path.read_bytes())
@@ -250,7 +250,7 @@ def test_ten_minute_clip_runs_in_bounded_memory(model_path):
     script = textwrap.dedent(
         f"""
         import resource, sys, numpy as np
-        from emosync.inference.neural import NeuralConvertor
+        from emosync.inference.convertor import NeuralConvertor
         conv = NeuralConvertor({str(model_path)!r}, providers=["CPUExecutionProvider"])
         minutes = float(sys.argv[1])
         x = (0.1 * np.random.default_rng(0).standard_normal(int(minutes * 60 * 16000)))
@@ -282,7 +282,7 @@ def test_ten_minute_clip_runs_in_bounded_memory(model_path):
 
 
 def test_neural_face_values_life_and_seals(conv):
-    from emosync.inference.neural import neural_face
+    from emosync.inference.convertor import neural_face
 
     samples = speechlike(5.0, seed=3)
     audio = Audio(samples, SAMPLE_RATE, 1)
@@ -317,19 +317,19 @@ def test_neural_face_values_life_and_seals(conv):
 
 
 def test_auto_engine_needs_the_model_and_the_verdict(tmp_path):
-    from emosync.inference import neural
+    from emosync.inference import convertor
 
-    assert neural.auto_engine(tmp_path / "missing.onnx") == "phonetic"
-    expected = "neural" if neural.NEURAL_BEATS_PHONETIC else "phonetic"
-    assert neural.auto_engine(make_convertor(tmp_path)) == expected
-    assert neural.auto_engine(make_convertor(tmp_path), transcript="hello there") == "phonetic"
-    assert neural.auto_engine(make_convertor(tmp_path), transcript="  ") == expected
+    assert convertor.auto_engine(tmp_path / "missing.onnx") == "phonetic"
+    expected = "neural" if convertor.NEURAL_BEATS_PHONETIC else "phonetic"
+    assert convertor.auto_engine(make_convertor(tmp_path)) == expected
+    assert convertor.auto_engine(make_convertor(tmp_path), transcript="hello there") == "phonetic"
+    assert convertor.auto_engine(make_convertor(tmp_path), transcript="  ") == expected
 
 
 def test_an_emotional_rendition_keeps_the_neutral_closures(model_path):
     """Content-emotion exchange at inference: where the neutral rendition holds the lips shut
     against an open jaw, the emotional one is sealed too; elsewhere the emotion is untouched."""
-    from emosync.inference.neural import NeuralConvertor, NeuralOutput, neural_face
+    from emosync.inference.convertor import NeuralConvertor, NeuralOutput, neural_face
 
     class Scripted(NeuralConvertor):
         def convert(self, samples, emotion, **kw):

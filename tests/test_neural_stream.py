@@ -17,7 +17,7 @@ HOP, HALF_WINDOW = 160, 200  # samples: mel hop, half the 400-sample mel window
 
 @pytest.fixture(scope="module")
 def conv(tmp_path_factory):
-    from emosync.inference.neural import NeuralConvertor
+    from emosync.inference.convertor import NeuralConvertor
 
     path = make_convertor(tmp_path_factory.mktemp("model"))
     return NeuralConvertor(path, providers=["CPUExecutionProvider"])
@@ -34,7 +34,7 @@ def pieces(samples: np.ndarray, seed: int):
 
 
 def test_stream_equals_whole_clip(conv):
-    from emosync.inference.neural import NeuralStream
+    from emosync.inference.convertor import NeuralStream
 
     samples = speechlike(4.1, seed=11)
     happy = np.zeros(7, np.float32)
@@ -51,7 +51,7 @@ def test_stream_equals_whole_clip(conv):
 def test_frames_come_as_soon_as_their_lookahead_is_heard(conv):
     """After n samples, exactly the frames k with mel frame 2k + 1 + look-ahead complete are out:
     the latency is the model's look-ahead (≤ 120 ms) plus half a mel window, nothing more."""
-    from emosync.inference.neural import NeuralStream
+    from emosync.inference.convertor import NeuralStream
 
     stream = NeuralStream(conv)
     heard = 0
@@ -71,7 +71,7 @@ def test_frames_come_as_soon_as_their_lookahead_is_heard(conv):
 
 
 def test_emotion_changes_take_effect_live(conv):
-    from emosync.inference.neural import NeuralStream
+    from emosync.inference.convertor import NeuralStream
 
     samples = speechlike(2.0, seed=5)
     half = samples.size // 2
@@ -87,7 +87,7 @@ def test_emotion_changes_take_effect_live(conv):
 
 
 def test_stream_seals_lips_on_bilabials(conv):
-    from emosync.inference.neural import NeuralStream
+    from emosync.inference.convertor import NeuralStream
 
     samples = speechlike(4.0, seed=8)
     stream = NeuralStream(conv)
@@ -104,7 +104,7 @@ def test_stream_seals_lips_on_bilabials(conv):
 
 
 def test_finish_on_an_empty_stream_gives_one_frame(conv):
-    from emosync.inference.neural import NeuralStream
+    from emosync.inference.convertor import NeuralStream
 
     stream = NeuralStream(conv)
     out = stream.finish()

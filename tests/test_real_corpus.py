@@ -229,7 +229,7 @@ def test_eval_prints_per_speaker_rows(tmp_path: Path, two_prompts: list, capsys)
 @needs_allison
 def test_neural_phone_alignment_options(two_prompts: list) -> None:
     from emosync.evaluation.compare import neural_phone_alignment
-    from emosync.inference.neural import NeuralConvertor
+    from emosync.inference.convertor import NeuralConvertor
 
     conv = NeuralConvertor()
     x = decode_g722(two_prompts[0].audio_path)

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from emosync.atomic import atomic_write_bytes
-from emosync.inference.neural import (
+from emosync.inference.convertor import (
     CALIBRATION_KEY,
     SMOOTH_SIGMA,
     NeuralConvertor,

@@ -16,8 +16,8 @@ from emosync.inference.audio import SAMPLE_RATE
 from emosync.inference.facecurves import resample_rows
 from emosync.inference.features import frame_energy
 from emosync.inference.life import LifeSettings, life_frames
-from emosync.inference.phones import Alignment
 from emosync.inference.phonetic import held, teacher_face
+from emosync.inference.timed_phones import Alignment
 from emosync.rigs.channels import ARKIT_NAMES
 from emosync.rigs.emotions import emotion_state
 from emosync.rigs.phonemes import PHONE_LABELS, normalise_phone

@@ -38,8 +38,8 @@ import numpy as np
 from emosync.atomic import atomic_write_bytes, atomic_write_text
 from emosync.errors import InputError
 from emosync.evaluation.asterisk import wav_bytes
-from emosync.inference.phones import Alignment
 from emosync.inference.segmenter import frame_energy_db, quiet_frames
+from emosync.inference.timed_phones import Alignment
 from emosync.rigs.phonemes import SILENCE
 from emosync.training.corpus.labels import FPS, SAMPLE_RATE, make_labels
 from emosync.training.corpus.real_sources import (
