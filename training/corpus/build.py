@@ -21,8 +21,10 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -258,20 +260,8 @@ def build(
     out.mkdir(parents=True, exist_ok=True)
     specs = plan(size, seed)[:limit]
     start = time.time()
-    records: dict[str, dict] = {}
-    failures: dict[str, str] = {}
     jobs = [(s, str(out), force) for s in specs]
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(max(1, workers), initializer=_quiet_threads) as pool:
-        for done, (clip_id, record, error) in enumerate(
-            pool.imap_unordered(_work, jobs, chunksize=2), 1
-        ):
-            if record is not None:
-                records[clip_id] = record
-            else:
-                failures[clip_id] = error or "unknown error"
-            if progress and (done % 25 == 0 or done == len(jobs)):
-                print(f"corpus: {done}/{len(jobs)} clips, {time.time() - start:.0f} s", flush=True)
+    records, failures = run_jobs(_work, jobs, workers, "corpus", every=25, progress=progress)
     ordered = [records[s.id] for s in specs if s.id in records]
     sets = {s.id: s.clip_set for s in specs}
     index = "".join(
@@ -282,6 +272,32 @@ def build(
     summary = summarise(ordered, size, seed, time.time() - start, failures)
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=1) + "\n", True)
     return summary
+
+
+def run_jobs(
+    work: Callable[[Any], tuple[str, dict | None, str | None]],
+    jobs: list,
+    workers: int,
+    label: str,
+    every: int = 25,
+    progress: bool = True,
+) -> tuple[dict[str, dict], dict[str, str]]:
+    """Each job through `work` (-> clip id, record or None, error) on a forked pool: the records
+    and the failures by clip id, a progress line every `every` clips."""
+    start = time.time()
+    records: dict[str, dict] = {}
+    failures: dict[str, str] = {}
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(max(1, workers), initializer=_quiet_threads) as pool:
+        chunks = pool.imap_unordered(work, jobs, chunksize=2)
+        for done, (clip_id, record, error) in enumerate(chunks, 1):
+            if record is not None:
+                records[clip_id] = record
+            else:
+                failures[clip_id] = error or "unknown error"
+            if progress and (done % every == 0 or done == len(jobs)):
+                print(f"{label}: {done}/{len(jobs)} clips, {time.time() - start:.0f} s", flush=True)
+    return records, failures
 
 
 def _quiet_threads() -> None:

@@ -26,7 +26,6 @@ import argparse
 import hashlib
 import io
 import json
-import multiprocessing
 import sys
 import time
 from collections import Counter, defaultdict
@@ -41,6 +40,7 @@ from emosync.evaluation.asterisk import wav_bytes
 from emosync.inference.segmenter import frame_energy_db, quiet_frames
 from emosync.inference.timed_phones import Alignment
 from emosync.rigs.phonemes import SILENCE
+from emosync.training.corpus.build import run_jobs
 from emosync.training.corpus.labels import FPS, SAMPLE_RATE, make_labels
 from emosync.training.corpus.real_sources import (
     DOC_DIR,
@@ -325,23 +325,8 @@ def build(
     table = load_split()
     clips = plan(list(SOURCES) if sources is None else sources, per_speaker, splits, languages)
     start = time.time()
-    records: dict[str, dict] = {}
-    failures: dict[str, str] = {}
     jobs = [(c, str(out), split_of(c.speaker, table), force) for c in clips]
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(max(1, workers)) as pool:
-        for done, (clip_id, record, error) in enumerate(
-            pool.imap_unordered(_work, jobs, chunksize=4), 1
-        ):
-            if record is not None:
-                records[clip_id] = record
-            else:
-                failures[clip_id] = error or "unknown error"
-            if progress and (done % 50 == 0 or done == len(jobs)):
-                print(
-                    f"real corpus: {done}/{len(jobs)} clips, {time.time() - start:.0f} s",
-                    flush=True,
-                )
+    _, failures = run_jobs(_work, jobs, workers, "real corpus", every=50, progress=progress)
     # the index and summary cover every clip on disk, also those of earlier (partial) builds
     ordered = on_disk(out, load_split())
     index = "".join(
