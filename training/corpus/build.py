@@ -32,7 +32,7 @@ from emosync.atomic import atomic_write_bytes, atomic_write_text
 from emosync.errors import InputError
 from emosync.evaluation.asterisk import decode_g722, is_reserved, list_prompts, wav_bytes
 from emosync.rigs.emotions import EMOTIONS
-from emosync.training.corpus.labels import CURVE_NAMES, FPS, PHONE_LABELS, make_labels
+from emosync.training.corpus.labels import CURVE_NAMES, FPS, PHONE_LABELS, Labels, make_labels
 from emosync.training.corpus.sentences import LANGUAGES, english_sentences, foreign_sentences
 from emosync.training.corpus.voices import (
     ASTERISK_VOICE,
@@ -215,15 +215,6 @@ def build_clip(spec: ClipSpec, out: Path, force: bool = False) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     samples = _audio(spec)
     labels = make_labels(samples, spec.text, spec.emotion, spec.intensity, spec.seed)
-    wav = wav_bytes(samples, SAMPLE_RATE)
-    buf = io.BytesIO()
-    np.savez_compressed(
-        buf,
-        curves=labels.curves,
-        phones=labels.phones,
-        emotion=labels.emotion,
-        text_id=np.int64(spec.text_id),
-    )
     record = _record(
         spec,
         len(labels.curves),
@@ -231,9 +222,25 @@ def build_clip(spec: ClipSpec, out: Path, force: bool = False) -> dict:
         labels.alignment.method,
         list(labels.alignment.warnings),
     )
-    atomic_write_bytes(folder / f"{spec.id}.wav", wav, True)
-    atomic_write_bytes(folder / f"{spec.id}.npz", buf.getvalue(), True)
-    atomic_write_text(meta_path, json.dumps(record, ensure_ascii=False, indent=1) + "\n", True)
+    return write_clip(folder, spec.id, samples, labels, spec.text_id, record)
+
+
+def write_clip(
+    folder: Path, clip_id: str, samples: np.ndarray, labels: Labels, text_id: int, record: dict
+) -> dict:
+    """A clip's files: its WAV, its labels (NPZ) and, last, its record (JSON), each atomic."""
+    buf = io.BytesIO()
+    np.savez_compressed(
+        buf,
+        curves=labels.curves,
+        phones=labels.phones,
+        emotion=labels.emotion,
+        text_id=np.int64(text_id),
+    )
+    atomic_write_bytes(folder / f"{clip_id}.wav", wav_bytes(samples, SAMPLE_RATE), True)
+    atomic_write_bytes(folder / f"{clip_id}.npz", buf.getvalue(), True)
+    meta = json.dumps(record, ensure_ascii=False, indent=1) + "\n"
+    atomic_write_text(folder / f"{clip_id}.json", meta, True)
     return record
 
 

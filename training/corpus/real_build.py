@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import io
 import json
 import sys
 import time
@@ -34,13 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
-from emosync.atomic import atomic_write_bytes, atomic_write_text
+from emosync.atomic import atomic_write_text
 from emosync.errors import InputError
-from emosync.evaluation.asterisk import wav_bytes
 from emosync.inference.segmenter import frame_energy_db, quiet_frames
 from emosync.inference.timed_phones import Alignment
 from emosync.rigs.phonemes import SILENCE
-from emosync.training.corpus.build import run_jobs
+from emosync.training.corpus.build import run_jobs, write_clip
 from emosync.training.corpus.labels import FPS, SAMPLE_RATE, make_labels
 from emosync.training.corpus.real_sources import (
     DOC_DIR,
@@ -220,19 +218,8 @@ def build_clip(clip: RealClip, out: Path, split: str, force: bool = False) -> di
     labels = make_labels(samples, clip.text, "neutral", 0.0, seed, alignment=alignment)
     record["provenance"]["frames"] = len(labels.curves)
     record["provenance"]["alignment_warnings"] = list(alignment.warnings)
-    buf = io.BytesIO()
-    np.savez_compressed(
-        buf,
-        curves=labels.curves,
-        phones=labels.phones,
-        emotion=labels.emotion,
-        text_id=np.int64(record["text_id"]),
-    )
     record["kept"] = True
-    atomic_write_bytes(folder / f"{clip.id}.wav", wav_bytes(samples, SAMPLE_RATE), True)
-    atomic_write_bytes(folder / f"{clip.id}.npz", buf.getvalue(), True)
-    atomic_write_text(meta_path, json.dumps(record, ensure_ascii=False, indent=1) + "\n", True)
-    return record
+    return write_clip(folder, clip.id, samples, labels, record["text_id"], record)
 
 
 def _reject(meta_path: Path, record: dict, reason: str) -> dict:
