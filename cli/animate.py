@@ -13,9 +13,10 @@ from pathlib import Path
 from emosync.atomic import atomic_set
 from emosync.cli.clip_option import add_clip_option, apply_clip_option
 from emosync.cli.flame_option import add_flame_options, check_flame_args, flame_rig
+from emosync.cli.output_option import add_output_option
 from emosync.cli.progress import ProgressBar
 from emosync.errors import InputError
-from emosync.exporters.dispatch import SUFFIXES, check_outputs, export
+from emosync.exporters.dispatch import check_outputs, export
 from emosync.exporters.flame import FlameRig, write_flame_outputs
 from emosync.exporters.rig_presets import RIGS, apply_rig
 from emosync.inference.facecurves import FaceCurves
@@ -26,14 +27,7 @@ from emosync.studio.options import GLTF_SUFFIXES, animate_options, check_rig_out
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("animate", help="animate a voice clip into ARKit curves")
     p.add_argument("audio", help="voice clip: WAV, FLAC, OGG or MP3 ('-': read it from stdin)")
-    p.add_argument(
-        "-o",
-        "--output",
-        action="append",
-        required=True,
-        metavar="OUT",
-        help=f"output file, format by suffix ({' '.join(SUFFIXES)}); repeatable",
-    )
+    add_output_option(p)
     p.add_argument(
         "--transcript", metavar="TEXT_OR_FILE", help="what is said: the text itself or a .txt file"
     )

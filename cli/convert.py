@@ -7,6 +7,7 @@ from pathlib import Path
 
 from emosync.atomic import atomic_set, check_writable
 from emosync.cli.flame_option import add_flame_options, check_flame_args, flame_rig
+from emosync.cli.output_option import add_output_option
 from emosync.errors import InputError
 from emosync.exporters.dispatch import READABLE, SUFFIXES, export, read
 from emosync.exporters.flame import write_flame_outputs
@@ -20,14 +21,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="turn saved curves (.json/.npz/.csv) into another rig's channels or FLAME",
     )
     p.add_argument("curves", help=f"ARKit curves written earlier ({' '.join(READABLE)})")
-    p.add_argument(
-        "-o",
-        "--output",
-        action="append",
-        required=True,
-        metavar="OUT",
-        help=f"output file, format by suffix ({' '.join(SUFFIXES)}); repeatable",
-    )
+    add_output_option(p)
     p.add_argument(
         "--rig",
         default="arkit",
