@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from emosync.atomic import atomic_set
-from emosync.cli.clip_option import add_clip_option, apply_clip_option
+from emosync.cli.clip_option import add_clip_option
 from emosync.cli.flame_option import add_flame_options, check_flame_args, flame_rig
 from emosync.cli.output_option import add_output_option
 from emosync.cli.progress import ProgressBar
@@ -120,8 +120,8 @@ def run(args: argparse.Namespace) -> int:
         gaze=args.gaze,
         head=args.head,
         seed=args.seed,
+        clip=args.clip,
     )
-    apply_clip_option(args)
     if args.mesh and not Path(args.mesh).is_file():
         raise InputError(f"mesh {args.mesh} not found")
     flame = flame_rig(args)  # loaded and fitted before the (longer) animation

@@ -1,11 +1,12 @@
 """`--clip DIR`, shared by `emotion` and `animate`: read words and photos with a CLIP model
-aligned by training/clip_head.py instead of the shipped encoders."""
+aligned by training/clip_head.py instead of the shipped encoders. The folder travels with the
+request (AnimateOptions.clip, read_emotion's `clip`), never as process-wide state."""
 
 from __future__ import annotations
 
 import argparse
 
-from emosync.inference.emotion_clip import ENV, use_clip
+from emosync.inference.emotion_clip import ENV
 
 
 def add_clip_option(parser: argparse.ArgumentParser) -> None:
@@ -15,7 +16,3 @@ def add_clip_option(parser: argparse.ArgumentParser) -> None:
         help=f"a folder made by training/clip_head.py: its CLIP towers read prompts and photos "
         f"(default: ${ENV} if set, else the shipped encoders)",
     )
-
-
-def apply_clip_option(args: argparse.Namespace) -> None:
-    use_clip(args.clip or None)  # None also clears a choice left by an earlier in-process run

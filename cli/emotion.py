@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from emosync.cli.clip_option import add_clip_option, apply_clip_option
+from emosync.cli.clip_option import add_clip_option
 from emosync.errors import InputError
 from emosync.inference.emotion_condition import read_emotion
 
@@ -23,8 +23,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.prompt is None and not args.image and not args.audio:
         raise InputError("give a prompt, --image IMG or --audio WAV")
-    apply_clip_option(args)
-    reading = read_emotion(args.prompt, args.image, args.audio, args.intensity)
+    reading = read_emotion(args.prompt, args.image, args.audio, args.intensity, clip=args.clip)
     out = reading.to_dict()
     if args.prompt is not None:
         out = {"prompt": args.prompt, **out}

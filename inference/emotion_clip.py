@@ -25,25 +25,15 @@ TEXT_KIND, IMAGE_KIND = "emotion_clip_text", "emotion_clip_image"
 ENV = "EMOSYNC_CLIP"
 MIN_IMAGE_PX = 16
 
-_chosen: Path | None = None
 
-
-def use_clip(folder: str | Path | None) -> None:
-    """Read prompts and photos with the CLIP models in `folder` (None: back to the default)."""
-    global _chosen
-    if folder is None:
-        _chosen = None
-        return
-    path = Path(folder).expanduser()
-    if not path.is_dir():
-        raise InputError(f"CLIP model folder not found: {path}")
-    _chosen = path
-
-
-def clip_folder() -> Path | None:
-    """The CLIP folder in use: the one given to use_clip(), else $EMOSYNC_CLIP, else None."""
-    if _chosen is not None:
-        return _chosen
+def clip_folder(chosen: str | Path | None = None) -> Path | None:
+    """The CLIP folder to read prompts and photos with: `chosen` (a caller's --clip), else
+    $EMOSYNC_CLIP, else None (the shipped encoders)."""
+    if chosen is not None:
+        path = Path(chosen).expanduser()
+        if not path.is_dir():
+            raise InputError(f"CLIP model folder not found: {path}")
+        return path
     env = os.environ.get(ENV, "").strip()
     if not env:
         return None

@@ -47,9 +47,11 @@ def read_emotion(
     audio: str | Path | None = None,
     intensity: float | str = 1.0,
     expression: bool = False,
+    clip: str | Path | None = None,
 ) -> EmotionReading:
     """The emotion state of exactly one of: a prompt, a photo, a voice clip. `expression`: a
-    photo's fitted ARKit pose is needed too (it always comes with the face-mesh reading)."""
+    photo's fitted ARKit pose is needed too (it always comes with the face-mesh reading).
+    `clip`: a CLIP folder that reads prompts and photos (default: $EMOSYNC_CLIP, if set)."""
     # An empty prompt is still a prompt: it reads as neutral with a warning, as the issue asks.
     sources = (("text", text is not None), ("image", bool(image)), ("audio", bool(audio)))
     given = [name for name, present in sources if present]
@@ -57,17 +59,21 @@ def read_emotion(
         what = "nothing" if not given else " and ".join(given)
         raise InputError(f"give one emotion source (a prompt, an image or a voice), got {what}")
     gain = parse_intensity(intensity)
+    if clip is not None:  # a wrong folder is an error even where a preset needs no encoder
+        from emosync.inference.emotion_clip import clip_folder
+
+        clip = clip_folder(clip)
     if text is not None:
         from emosync.inference.emotion_text import text_emotion
 
-        reading = text_emotion(text, gain)
+        reading = text_emotion(text, gain, clip=clip)
         details = {"prompt": text, "confidence": round(reading.confidence, 4)}
         details["source"] = reading.source
         return EmotionReading(reading.state, "text", list(reading.warnings), None, details)
     if image:
         from emosync.inference.emotion_clip import clip_folder
 
-        folder = clip_folder()
+        folder = clip_folder(clip)
         if folder is not None:
             return _clip_image(image, gain, expression, folder)
         from emosync.inference.emotion_image import image_emotion

@@ -108,21 +108,23 @@ def default_encoder(path: str | None = None) -> TextEncoder:
     return TextEncoder(path)
 
 
-def active_encoder() -> Encoder:
-    """CLIP's text tower when a CLIP folder is chosen (emotion_clip.use_clip, $EMOSYNC_CLIP),
-    else the shipped MiniLM encoder."""
+def active_encoder(clip: str | Path | None = None) -> Encoder:
+    """CLIP's text tower when a CLIP folder is chosen (`clip`, else $EMOSYNC_CLIP), else the
+    shipped MiniLM encoder."""
     from emosync.inference.emotion_clip import clip_folder, text_encoder
 
-    folder = clip_folder()
+    folder = clip_folder(clip)
     return text_encoder(folder) if folder is not None else default_encoder()
 
 
-def encode_text(prompt: str, encoder: Encoder | None = None) -> TextReading:
+def encode_text(
+    prompt: str, encoder: Encoder | None = None, clip: str | Path | None = None
+) -> TextReading:
     """The learned encoder's reading of `prompt` (neutral + a warning for empty/unrelated)."""
     text = prompt.strip() if isinstance(prompt, str) else ""
     if not text:
         return TextReading(neutral(), 0.0, ["empty emotion prompt; using neutral"], "none")
-    encoder = encoder or active_encoder()
+    encoder = encoder or active_encoder(clip)
     if not names_a_word(text, getattr(encoder, "words", None)):
         warning = f"'{_short(text)}' has no word that could name a feeling; using neutral"
         return TextReading(neutral(), 0.0, [warning], "none")
@@ -134,9 +136,13 @@ def encode_text(prompt: str, encoder: Encoder | None = None) -> TextReading:
 
 
 def text_emotion(
-    prompt: str, intensity: float | str = 1.0, encoder: Encoder | None = None
+    prompt: str,
+    intensity: float | str = 1.0,
+    encoder: Encoder | None = None,
+    clip: str | Path | None = None,
 ) -> TextReading:
-    """The emotion state of a prompt: exact where rigs.emotions reads it, learned elsewhere."""
+    """The emotion state of a prompt: exact where rigs.emotions reads it, learned elsewhere
+    (by `encoder`, else the CLIP text tower in `clip`, else the shipped encoder)."""
     gain = parse_intensity(intensity)
     if not isinstance(prompt, str) or not prompt.strip():
         return TextReading(neutral(), 0.0, ["empty emotion prompt; using neutral"], "none")
@@ -147,7 +153,7 @@ def text_emotion(
         )
     total, confidence, warnings, sources = neutral(), 1.0, [], set()
     for term in mixture_terms(prompt):
-        reading = _read_term(term, encoder)
+        reading = _read_term(term, encoder, clip)
         total += reading.state
         confidence = min(confidence, reading.confidence)
         warnings += reading.warnings
@@ -157,13 +163,13 @@ def text_emotion(
     return TextReading(clip_state(total * gain), confidence, warnings, source)
 
 
-def _read_term(term: str, encoder: Encoder | None) -> TextReading:
+def _read_term(term: str, encoder: Encoder | None, clip: str | Path | None) -> TextReading:
     try:
         return TextReading(parse_emotion(term), 1.0, [], "exact")
     except InputError:
         pass
     weight, rest = split_amount(term)
-    reading = encode_text(rest, encoder)
+    reading = encode_text(rest, encoder, clip)
     reading.state = reading.state * weight
     return reading
 

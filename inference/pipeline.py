@@ -65,6 +65,7 @@ class AnimateOptions:
     engine: str = "auto"
     life: LifeSettings = field(default_factory=LifeSettings)
     seed: int = 0
+    clip: str | None = None  # a CLIP folder that reads prompts and photos (None: shipped)
 
 
 def animate(
@@ -236,6 +237,7 @@ def emotion_condition(
             options.emotion_image,
             options.emotion_audio,
             expression=options.copy_expression,
+            clip=options.clip,
         )
         if reading.modality == "text":
             check_feeling(options.emotion or "", reading.details["confidence"])

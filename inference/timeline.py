@@ -61,9 +61,14 @@ class EmotionTimeline:
 
     @classmethod
     def from_json(
-        cls, path: str | Path, base: np.ndarray | None = None, intensity: float = 1.0
+        cls,
+        path: str | Path,
+        base: np.ndarray | None = None,
+        intensity: float = 1.0,
+        clip: str | Path | None = None,
     ) -> EmotionTimeline:
-        """Read a timeline file; every problem is an InputError naming the file."""
+        """Read a timeline file; every problem is an InputError naming the file. `clip`: a CLIP
+        folder that reads its prompts and photos (default: $EMOSYNC_CLIP, if set)."""
         path = Path(path)
         try:
             text = path.read_text(encoding="utf-8")
@@ -80,7 +85,7 @@ class EmotionTimeline:
                 f"{exc.msg})"
             ) from None
         try:
-            return cls.from_data(data, base=base, intensity=intensity, root=path.parent)
+            return cls.from_data(data, base, intensity, root=path.parent, clip=clip)
         except InputError as exc:
             raise InputError(f"timeline {path}: {exc}") from None
 
@@ -91,6 +96,7 @@ class EmotionTimeline:
         base: np.ndarray | None = None,
         intensity: float = 1.0,
         root: Path | None = None,
+        clip: str | Path | None = None,
     ) -> EmotionTimeline:
         """Build from parsed JSON: a dict with "segments" (and optionally "base") or a list.
         A segment's "image" or "audio" path is relative to `root` (the timeline's folder)."""
@@ -100,7 +106,7 @@ class EmotionTimeline:
             _known_keys(data, FILE_KEYS, "the timeline")
             items = data["segments"]
             if base is None and data.get("base") is not None:
-                base = _emotion_value(data["base"], "base")
+                base = _emotion_value(data["base"], "base", clip)
         else:
             items = data
         if not isinstance(items, list):
@@ -108,7 +114,7 @@ class EmotionTimeline:
         if not items and base is None:
             raise InputError('has no segments; give at least one, or a "base" emotion')
         gain = parse_intensity(intensity)
-        segments = [_segment(item, i + 1, gain, root) for i, item in enumerate(items)]
+        segments = [_segment(item, i + 1, gain, root, clip) for i, item in enumerate(items)]
         return cls(segments, base=np.zeros(N_EMOTIONS) if base is None else base)
 
     def frames(
@@ -217,7 +223,9 @@ def _known_keys(item: dict, allowed: tuple[str, ...], where: str) -> None:
         )
 
 
-def _segment(item: Any, index: int, gain: float, root: Path | None = None) -> Segment:
+def _segment(
+    item: Any, index: int, gain: float, root: Path | None = None, clip: str | Path | None = None
+) -> Segment:
     where = f"segment {index}"
     if not isinstance(item, dict):
         raise InputError(f"{where} must be an object with start, end and emotion")
@@ -240,11 +248,11 @@ def _segment(item: Any, index: int, gain: float, root: Path | None = None) -> Se
     label = item.get("label")
     expression = None
     if sources[0] == "emotion":
-        emotion = _emotion_value(item["emotion"], where)
+        emotion = _emotion_value(item["emotion"], where, clip)
         if label is None and isinstance(item["emotion"], str):
             label = item["emotion"].strip()
     else:
-        emotion, expression = _media_value(item[sources[0]], sources[0], where, root, copy)
+        emotion, expression = _media_value(item[sources[0]], sources[0], where, root, copy, clip)
         label = label or f"{sources[0]} {Path(str(item[sources[0]])).name}"
     return Segment(
         start, end, emotion * local * gain, str(label or ""), expression if copy else None
@@ -252,7 +260,12 @@ def _segment(item: Any, index: int, gain: float, root: Path | None = None) -> Se
 
 
 def _media_value(
-    value: Any, kind: str, where: str, root: Path | None, copy: bool = False
+    value: Any,
+    kind: str,
+    where: str,
+    root: Path | None,
+    copy: bool = False,
+    clip: str | Path | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     from emosync.inference.emotion_condition import read_emotion  # reads photos and voices
 
@@ -263,7 +276,7 @@ def _media_value(
         path = root / path
     try:
         if kind == "image":
-            reading = read_emotion(image=path, expression=copy)
+            reading = read_emotion(image=path, expression=copy, clip=clip)
         else:
             reading = read_emotion(audio=path, expression=copy)
     except InputError as exc:
@@ -279,12 +292,12 @@ def _time(value: Any, where: str, key: str) -> float:
     return float(value)
 
 
-def _emotion_value(value: Any, where: str) -> np.ndarray:
+def _emotion_value(value: Any, where: str, clip: str | Path | None = None) -> np.ndarray:
     from emosync.inference.emotion_text import check_feeling, text_emotion
 
     try:
         if isinstance(value, str):
-            reading = text_emotion(value)
+            reading = text_emotion(value, clip=clip)
             check_feeling(value, reading.confidence)
             return reading.state
         if isinstance(value, dict):

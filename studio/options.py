@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from emosync.errors import InputError
+from emosync.inference.emotion_clip import clip_folder
 from emosync.inference.life import LifeSettings
 from emosync.inference.pipeline import AnimateOptions
 from emosync.inference.timeline import EmotionTimeline
@@ -35,14 +36,17 @@ def animate_options(
     gaze: str | float = 1.0,
     head: str | float = 1.0,
     seed: int = 0,
+    clip: str | None = None,
 ) -> AnimateOptions:
     """Check the values and build AnimateOptions; every problem is one InputError line.
     `transcript` is the text or a .txt file (as typed on a command line), `transcript_text`
-    only ever text (a manifest cell); `timeline` is a timeline JSON file."""
+    only ever text (a manifest cell); `timeline` is a timeline JSON file; `clip` a CLIP
+    folder that reads prompts and photos (default: $EMOSYNC_CLIP, if set)."""
     if sum(bool(v) for v in (emotion, emotion_image, emotion_audio)) > 1:
         raise InputError("give one of --emotion, --emotion-image, --emotion-audio")
     if copy_expression and not emotion_image:
         raise InputError("--copy-expression needs --emotion-image")
+    clip_dir = clip_folder(clip)
     return AnimateOptions(
         transcript=transcript_text if transcript_text is not None else read_transcript(transcript),
         emotion=emotion,
@@ -50,13 +54,14 @@ def animate_options(
         emotion_audio=emotion_audio,
         copy_expression=copy_expression,
         intensity=parse_intensity(intensity),
-        timeline=EmotionTimeline.from_json(timeline) if timeline else None,
+        timeline=EmotionTimeline.from_json(timeline, clip=clip_dir) if timeline else None,
         fps=parse_fps(fps),
         engine=engine,
         life=LifeSettings(
             blink=gain(blink, "blink"), gaze=gain(gaze, "gaze"), head=gain(head, "head")
         ),
         seed=int(seed),
+        clip=str(clip_dir) if clip_dir else None,
     )
 
 

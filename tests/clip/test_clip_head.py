@@ -145,51 +145,60 @@ def test_runtime_image_preprocessing_equals_open_clip(trained, tmp_path):
 
 def test_cli_reads_words_and_photos_with_clip(trained, capsys):
     from emosync.cli.main import main
-    from emosync.inference.emotion_clip import ClipImageEncoder, ClipTextEncoder, use_clip
+    from emosync.inference.emotion_clip import ClipImageEncoder, ClipTextEncoder
 
     out, refs, _model = trained
-    try:
-        assert main(["emotion", "--clip", str(out), "boiling over with anger"]) == 0
-        text = json.loads(capsys.readouterr().out)
-        states, conf = ClipTextEncoder(out).run(["boiling over with anger"])
-        expected = states[0] if conf[0] >= 0.5 else np.zeros(7)  # not a feeling: neutral
-        got = [text["emotion"][name] for name in EMOTIONS]
-        np.testing.assert_allclose(got, expected, atol=1e-4)
-        photo = refs / "happy" / "0.png"
-        assert main(["emotion", "--clip", str(out), "--image", str(photo)]) == 0
-        image = json.loads(capsys.readouterr().out)
-        assert image["modality"] == "image" and image["details"]["encoder"].startswith("clip")
-        state, confidence = ClipImageEncoder(out).read(photo)
-        assert image["details"]["confidence"] == pytest.approx(confidence, abs=1e-4)
-        expected = state if confidence >= 0.5 else np.zeros(7)
-        got = [image["emotion"][name] for name in EMOTIONS]
-        np.testing.assert_allclose(got, expected, atol=1e-4)
-        # presets stay exact whatever the encoder
-        assert main(["emotion", "--clip", str(out), "happy"]) == 0
-        assert json.loads(capsys.readouterr().out)["emotion"]["happy"] == 1.0
-    finally:
-        use_clip(None)
+    assert main(["emotion", "--clip", str(out), "boiling over with anger"]) == 0
+    text = json.loads(capsys.readouterr().out)
+    states, conf = ClipTextEncoder(out).run(["boiling over with anger"])
+    expected = states[0] if conf[0] >= 0.5 else np.zeros(7)  # not a feeling: neutral
+    got = [text["emotion"][name] for name in EMOTIONS]
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    photo = refs / "happy" / "0.png"
+    assert main(["emotion", "--clip", str(out), "--image", str(photo)]) == 0
+    image = json.loads(capsys.readouterr().out)
+    assert image["modality"] == "image" and image["details"]["encoder"].startswith("clip")
+    state, confidence = ClipImageEncoder(out).read(photo)
+    assert image["details"]["confidence"] == pytest.approx(confidence, abs=1e-4)
+    expected = state if confidence >= 0.5 else np.zeros(7)
+    got = [image["emotion"][name] for name in EMOTIONS]
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    # presets stay exact whatever the encoder
+    assert main(["emotion", "--clip", str(out), "happy"]) == 0
+    assert json.loads(capsys.readouterr().out)["emotion"]["happy"] == 1.0
 
 
 def test_cli_clip_errors_are_one_line(trained, tmp_path, capsys):
     from emosync.cli.main import main
-    from emosync.inference.emotion_clip import use_clip
 
     out, _refs, _model = trained
     not_image = tmp_path / "notes.png"
     not_image.write_text("not a picture")
-    try:
-        assert main(["emotion", "--clip", str(out), "--image", str(not_image)]) == 2
-        err = capsys.readouterr().err.strip()
-        assert "not an image" in err and len(err.splitlines()) == 1
-        assert main(["emotion", "--clip", str(tmp_path / "nowhere"), "furious"]) == 2
-        assert "CLIP model folder not found" in capsys.readouterr().err
-        empty = tmp_path / "empty"
-        empty.mkdir()
-        assert main(["emotion", "--clip", str(empty), "quietly furious"]) == 2
-        assert len(capsys.readouterr().err.strip().splitlines()) == 1
-    finally:
-        use_clip(None)
+    assert main(["emotion", "--clip", str(out), "--image", str(not_image)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "not an image" in err and len(err.splitlines()) == 1
+    assert main(["emotion", "--clip", str(tmp_path / "nowhere"), "furious"]) == 2
+    assert "CLIP model folder not found" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["emotion", "--clip", str(empty), "quietly furious"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_clip_folder_reaches_the_timeline(trained, tmp_path):
+    """--clip travels with the options: a timeline's prompts are read by CLIP too."""
+    from emosync.inference.emotion_clip import ClipTextEncoder
+    from emosync.studio.options import animate_options
+
+    out, _refs, _model = trained
+    timeline = tmp_path / "t.json"
+    timeline.write_text(json.dumps([{"start": 0, "end": 1, "emotion": "boiling over with anger"}]))
+    states, conf = ClipTextEncoder(out).run(["boiling over with anger"])
+    if conf[0] < 0.5:
+        pytest.skip("the tiny CLIP head does not read this prompt as a feeling")
+    options = animate_options(timeline=str(timeline), clip=str(out))
+    assert options.clip == str(out)
+    np.testing.assert_allclose(options.timeline.segments[0].emotion, states[0], atol=1e-4)
 
 
 def test_clip_runtime_needs_neither_torch_nor_open_clip(trained):
@@ -197,10 +206,9 @@ def test_clip_runtime_needs_neither_torch_nor_open_clip(trained):
 
     out, refs, _model = trained
     code = (
-        "import sys; from emosync.inference.emotion_clip import use_clip;"
-        "from emosync.inference.emotion_condition import read_emotion;"
-        f"use_clip({str(out)!r}); read_emotion('quietly furious');"
-        f"read_emotion(image={str(refs / 'sad' / '1.png')!r});"
+        "import sys; from emosync.inference.emotion_condition import read_emotion;"
+        f"read_emotion('quietly furious', clip={str(out)!r});"
+        f"read_emotion(image={str(refs / 'sad' / '1.png')!r}, clip={str(out)!r});"
         "bad = [m for m in ('torch', 'open_clip', 'torchvision') if m in sys.modules];"
         "assert not bad, bad"
     )
