@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -96,21 +97,42 @@ def animate(
     )
     weights = _compose_rows(art, pose, life.blend)
     values = np.concatenate([weights, life.rotations], axis=1)
-    metadata = {
+    source_audio = str(source) if not isinstance(source, Audio) else (source.path or "")
+    metadata = _clip_metadata(
+        name,
+        source_audio,
+        timeline,
+        options,
+        [*emotion_warnings, *alignment.warnings],
+        duration=round(duration, 6),
+        engine=engine,
+        transcript=transcript,
+        alignment=alignment.method,
+        model_version=f"phonetic-{__version__}",
+    )
+    return FaceCurves(float(options.fps), values, metadata=metadata)
+
+
+def _clip_metadata(
+    name: str,
+    source_audio: str,
+    timeline: EmotionTimeline,
+    options: AnimateOptions,
+    warnings: list[str],
+    **engine_keys: Any,
+) -> dict[str, Any]:
+    """What every engine's FaceCurves says about the clip and the request; `engine_keys`: what
+    the engine itself says (duration, engine, transcript, model)."""
+    return {
         "name": name,
-        "source_audio": str(source) if not isinstance(source, Audio) else (source.path or ""),
-        "duration": round(duration, 6),
-        "engine": engine,
+        "source_audio": source_audio,
         "emotion_timeline": timeline.to_metadata(),
         "intensity": options.intensity,
-        "transcript": transcript,
-        "alignment": alignment.method,
-        "warnings": [*emotion_warnings, *alignment.warnings],
-        "model_version": f"phonetic-{__version__}",
+        "warnings": warnings,
         "emosync_version": __version__,
         "seed": options.seed,
+        **engine_keys,
     }
-    return FaceCurves(float(options.fps), values, metadata=metadata)
 
 
 def input_warnings(
@@ -189,7 +211,6 @@ def _animate_neural(
             progress=report,
         )  # fmt: skip
         path = str(source)
-    duration = face.metadata["duration"]
     values = face.values
     if expression is not None or any(s.expression is not None for s in timeline.segments):
         values[:, :N_BLENDSHAPES] = _blend_expressions(
@@ -197,19 +218,9 @@ def _animate_neural(
         )
     if options.transcript:
         warnings = [*warnings, "the neural engine hears the audio; the transcript was not used"]
-    metadata = {
-        "name": Path(path).stem if path else "clip",
-        "source_audio": path or "",
-        "duration": duration,
-        "engine": "neural",
-        "emotion_timeline": timeline.to_metadata(),
-        "intensity": options.intensity,
-        "transcript": None,
-        "warnings": warnings,
-        "emosync_version": __version__,
-        "seed": options.seed,
-        **face.metadata,
-    }
+    name = Path(path).stem if path else "clip"
+    # neural_face's own metadata says duration, engine, transcript (none) and the model
+    metadata = _clip_metadata(name, path or "", timeline, options, warnings, **face.metadata)
     return FaceCurves(float(face.fps), values, metadata=metadata)
 
 
