@@ -113,12 +113,14 @@ def _default_mode(path: Path) -> int:
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, force: bool = False) -> Path:
+    """Write `data` to `path` in one rename (see atomic_open)."""
     with atomic_open(path, "wb", force=force) as f:
         f.write(data)
     return Path(path)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str, force: bool = False) -> Path:
+    """Write `text` (UTF-8) to `path` in one rename (see atomic_open)."""
     with atomic_open(path, "w", force=force) as f:
         f.write(text)
     return Path(path)

@@ -146,6 +146,7 @@ def to_flame(curves: FaceCurves, rig: FlameRig) -> FlameAnimation:
 
 
 def flame_npz_arrays(animation: FlameAnimation) -> dict[str, np.ndarray]:
+    """The arrays of the FLAME .npz (expression, jaw/neck/eye pose, fps, provenance)."""
     return {
         "expression": animation.expression,
         "jaw_pose": animation.jaw_pose,

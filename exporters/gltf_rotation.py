@@ -60,6 +60,7 @@ def multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def conjugate(q: np.ndarray) -> np.ndarray:
+    """The conjugate (inverse, for unit quaternions) of x y z w quaternions."""
     q = np.asarray(q, dtype=np.float64)
     return q * np.array([-1.0, -1.0, -1.0, 1.0])
 

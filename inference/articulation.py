@@ -66,6 +66,7 @@ class Articulation:
 
 
 def smoothstep(x: np.ndarray) -> np.ndarray:
+    """The cubic 0 -> 1 ease of x clipped to [0, 1]."""
     x = np.clip(x, 0.0, 1.0)
     return x * x * (3.0 - 2.0 * x)
 

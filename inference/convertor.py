@@ -75,10 +75,12 @@ class NeuralOutput:
 
 
 def default_model_path() -> Path:
+    """The shipped convertor model file."""
     return asset_path(MODEL_NAME)
 
 
 def model_available(path: str | Path | None = None) -> bool:
+    """Whether the convertor model file (default: the shipped one) exists."""
     return Path(path or default_model_path()).is_file()
 
 
@@ -206,6 +208,7 @@ def shipped_convertor() -> NeuralConvertor:
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, float32."""
     z = np.asarray(logits, dtype=np.float32)
     z = np.exp(z - z.max(axis=-1, keepdims=True))
     return z / z.sum(axis=-1, keepdims=True)

@@ -119,9 +119,11 @@ def open_rgb(path: str | Path):
 
 @lru_cache(maxsize=2)
 def text_encoder(folder: Path) -> ClipTextEncoder:
+    """The CLIP text tower of `folder`, loaded once per process."""
     return ClipTextEncoder(folder)
 
 
 @lru_cache(maxsize=2)
 def image_encoder(folder: Path) -> ClipImageEncoder:
+    """The CLIP image tower of `folder`, loaded once per process."""
     return ClipImageEncoder(folder)

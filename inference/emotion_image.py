@@ -150,6 +150,7 @@ def detect_faces(image: np.ndarray) -> list[TrackedFace]:
 
 @functools.cache
 def load_calibration() -> TrackerCalibration | None:
+    """The shipped tracker calibration of the image read-out, or None if absent."""
     ref = resources.files("emosync.inference").joinpath("data", CALIBRATION_FILE)
     if not ref.is_file():
         return None
@@ -169,6 +170,7 @@ def load_calibration() -> TrackerCalibration | None:
 
 @functools.cache
 def fitter(calibrated: bool = True) -> ExpressionFitter:
+    """An ARKit expression fitter, with the shipped calibration unless told otherwise."""
     return ExpressionFitter(calibration=load_calibration() if calibrated else None)
 
 

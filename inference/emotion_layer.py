@@ -31,6 +31,7 @@ _REGIONS: dict[str, tuple[str, ...]] = {
 
 
 def region_of(name: str) -> str:
+    """The face region an ARKit channel moves with: brows, lids, cheeks, mouth or other."""
     for region, prefixes in _REGIONS.items():
         if name.startswith(prefixes):
             return region

@@ -105,6 +105,7 @@ class Encoder(Protocol):
 
 @lru_cache(maxsize=2)
 def default_encoder(path: str | None = None) -> TextEncoder:
+    """The shipped text emotion encoder (or the one at `path`), loaded once."""
     return TextEncoder(path)
 
 

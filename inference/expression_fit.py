@@ -88,6 +88,7 @@ class TrackerCalibration:
 
 
 def yaw_of(rotation: np.ndarray) -> float:
+    """The yaw (radians, about +Y) of a 3 x 3 rotation matrix."""
     return float(np.arctan2(rotation[0, 2], rotation[2, 2]))
 
 

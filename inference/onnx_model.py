@@ -8,7 +8,6 @@ expects. Anything else is a one-line ModelFileError (an InputError: the CLI prin
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from emosync.checksum import file_sha256
 from emosync.errors import InputError
 from emosync.rigs.emotions import EMOTIONS
 
@@ -55,15 +55,8 @@ def asset_path(name: str) -> Path:
     return ASSETS / name
 
 
-def sha256_file(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def read_manifest(folder: str | Path) -> dict[str, str]:
+    """A model folder's MANIFEST.json: file name -> SHA-256."""
     path = Path(folder) / MANIFEST_NAME
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
@@ -86,7 +79,7 @@ def verify_file(path: str | Path) -> str:
     expected = read_manifest(p.parent).get(p.name)
     if expected is None:
         raise ModelFileError(f"{p.name} is not listed in {p.parent / MANIFEST_NAME}")
-    actual = sha256_file(p)
+    actual = file_sha256(p)
     if actual != expected.lower():
         raise ModelFileError(
             f"{p} is corrupt or modified (SHA-256 {actual[:12]}…, expected {expected[:12]}…)"

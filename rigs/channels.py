@@ -53,4 +53,5 @@ def canonical_name(name: str) -> str | None:
 
 
 def blendshape_index(name: str) -> int:
+    """The position of an ARKit name among the 52 blendshape channels."""
     return ARKIT_NAMES.index(name)

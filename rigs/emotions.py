@@ -124,6 +124,7 @@ _EXAMPLE = "'0.6 happy + 0.3 surprised'"
 
 
 def neutral() -> np.ndarray:
+    """The neutral emotion state: all seven intensities 0."""
     return np.zeros(N_EMOTIONS, dtype=np.float64)
 
 

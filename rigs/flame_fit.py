@@ -72,6 +72,7 @@ class FlameFit:
 
 
 def demo_face_sha256() -> str:
+    """The SHA-256 of the demo face data file (part of a fit's cache key)."""
     data = resources.files("emosync.rigs").joinpath("data", DATA_FILE).read_bytes()
     return hashlib.sha256(data).hexdigest()
 
@@ -164,6 +165,7 @@ def fit_flame(model: FlameModel, landmarks: FlameLandmarks | None = None) -> Fla
 
 
 def fit_cache_file(model: FlameModel, model_path: Path, landmarks: FlameLandmarks | None) -> Path:
+    """Where the fit of this FLAME model (and landmark file) is cached."""
     key = landmarks.sha256[:12] if landmarks is not None else "nearest"
     suffix = f".emosync-flamefit-v{FIT_VERSION}-e{model.n_expressions}-{key}.npz"
     return cache_path(Path(model_path), model.sha256, suffix)

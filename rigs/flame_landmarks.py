@@ -21,9 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from emosync.checksum import file_sha256
 from emosync.errors import InputError
 from emosync.rigs.demo_face import N_LANDMARKS
-from emosync.rigs.flame_model import FlameModel, file_sha256
+from emosync.rigs.flame_model import FlameModel
 
 NOSE_TIP = 1  # mediapipe's pronasale landmark
 ICP_STEPS = 40

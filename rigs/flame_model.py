@@ -13,7 +13,6 @@ parameters do not depend on identity. Joints: root, neck, jaw, two eyes; pose is
 
 from __future__ import annotations
 
-import hashlib
 import os
 import zipfile
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from emosync.checksum import file_sha256
 from emosync.errors import InputError
 from emosync.rigs.flame_pickle import RefusedPickle, load_flame_pickle
 
@@ -74,14 +74,6 @@ class FlameModel:
                 f"(what {self.source} has), got {n}"
             )
         return FlameModel(**{**self.__dict__, "expr_dirs": self.expr_dirs[:, :, :n].copy()})
-
-
-def file_sha256(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def cache_folder() -> Path:

@@ -29,12 +29,15 @@ def lip_gap(weights: np.ndarray) -> np.ndarray:
 
 
 def jaw_open(weights: np.ndarray) -> np.ndarray:
+    """The jawOpen channel of [frames x 52] weights."""
     return np.asarray(weights, dtype=np.float32)[:, _I["jawOpen"]]
 
 
 def sealed(weights: np.ndarray) -> np.ndarray:
+    """Per frame: the lips are closed (their gap under SEAL_GAP)."""
     return lip_gap(weights) < SEAL_GAP
 
 
 def at_rest(weights: np.ndarray) -> np.ndarray:
+    """Per frame: jaw nearly closed and lips sealed."""
     return (jaw_open(weights) < REST_JAW) & sealed(weights)

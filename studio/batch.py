@@ -62,6 +62,7 @@ class BatchReport:
 
 
 def default_workers() -> int:
+    """The cores this process may use (at least 1)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
@@ -166,6 +167,7 @@ def _pending(line: Line) -> LineResult:
 
 
 def write_report(report: BatchReport, run: BatchRun) -> Path:
+    """OUTDIR/report.json, written atomically: every line with its status."""
     data = {
         "emosync": __version__,
         "manifest": str(Path(run.manifest).resolve()),

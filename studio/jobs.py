@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from emosync import __version__
 from emosync.atomic import atomic_write_text
+from emosync.checksum import file_sha256
 from emosync.errors import InputError
 from emosync.studio.manifest import FILE_KEYS, Line
 
@@ -141,16 +142,13 @@ def _flame_rig(model: str, landmarks: str | None, n_expressions: int | None) -> 
 
 
 def file_digest(path: str, what: str) -> str:
-    digest = hashlib.sha256()
+    """The SHA-256 of an input file; a missing or unreadable one is the line's InputError."""
     try:
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 20):
-                digest.update(chunk)
+        return file_sha256(path)
     except FileNotFoundError:
         raise InputError(f"{what} not found: {path}") from None
     except OSError as exc:
         raise InputError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    return digest.hexdigest()
 
 
 def stamp_path(outdir: Path, line: Line) -> Path:

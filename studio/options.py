@@ -82,6 +82,7 @@ def read_transcript(value: str | None) -> str | None:
 
 
 def parse_fps(value: str | float) -> float:
+    """A frame rate from text or a number, 1 to 240 fps; else an InputError."""
     try:
         fps = float(value)
     except ValueError:
@@ -92,6 +93,7 @@ def parse_fps(value: str | float) -> float:
 
 
 def gain(value: str | float, name: str) -> float:
+    """A life-layer gain (`--blink`, `--gaze`, `--head`), 0 to 3; else an InputError."""
     try:
         number = float(value)
     except ValueError:

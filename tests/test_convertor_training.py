@@ -17,9 +17,10 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
+from emosync.checksum import file_sha256  # noqa: E402
 from emosync.errors import InputError  # noqa: E402
 from emosync.inference.features import log_mel  # noqa: E402
-from emosync.inference.onnx_model import load_model, sha256_file  # noqa: E402
+from emosync.inference.onnx_model import load_model  # noqa: E402
 from emosync.rigs.emotions import EMOTIONS  # noqa: E402
 from emosync.training.convertor import train  # noqa: E402
 from emosync.training.convertor.dataset import (  # noqa: E402
@@ -94,7 +95,7 @@ def test_tiny_training_run_end_to_end(corpus, tmp_path):
     assert np.isfinite(summary["train_curve"]) and summary["steps"] == train.CONFIGS["tiny"].steps
     manifest = json.loads((out / "MANIFEST.json").read_text())
     for name in ("convertor.onnx", "lipreader.onnx"):
-        assert manifest[name] == sha256_file(out / name)
+        assert manifest[name] == file_sha256(out / name)
         assert (out / name).stat().st_size <= 20 * 1024 * 1024
     model = load_model(out / "convertor.onnx", "convertor")
     assert model.meta_json("channels") == list(OUTPUT_NAMES)

@@ -17,7 +17,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 RUNTIME = ("rigs", "inference", "exporters", "cli")
-BASE = {"emosync", "emosync.errors", "emosync.atomic"}  # the package root: every layer's
+BASE = {
+    "emosync",
+    "emosync.errors",
+    "emosync.atomic",
+    "emosync.checksum",
+}  # the package root: every layer's
 # DESIGN.md's layer table and "where the next parts go": the emosync layers each may import.
 MAY_IMPORT = {
     "rigs": {"rigs"},

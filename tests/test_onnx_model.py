@@ -12,9 +12,10 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from emosync.checksum import file_sha256
 from emosync.errors import InputError
 from emosync.inference import onnx_model
-from emosync.inference.onnx_model import ModelFileError, load_model, pick_providers, sha256_file
+from emosync.inference.onnx_model import ModelFileError, load_model, pick_providers
 
 
 def _write_model(folder: Path, name: str = "m.onnx", kind: str = "test_kind", version: str = "1"):
@@ -32,7 +33,7 @@ def _write_model(folder: Path, name: str = "m.onnx", kind: str = "test_kind", ve
     onnx.save(model, str(path))
     manifest_path = folder / "MANIFEST.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
-    manifest[name] = sha256_file(path)
+    manifest[name] = file_sha256(path)
     manifest_path.write_text(json.dumps(manifest))
     return path
 
@@ -85,7 +86,7 @@ def test_missing_unlisted_and_no_manifest(tmp_path):
 def test_listed_but_not_onnx(tmp_path):
     path = tmp_path / "junk.onnx"
     path.write_bytes(b"this is not a protobuf at all" * 10)
-    (tmp_path / "MANIFEST.json").write_text(json.dumps({"junk.onnx": sha256_file(path)}))
+    (tmp_path / "MANIFEST.json").write_text(json.dumps({"junk.onnx": file_sha256(path)}))
     with pytest.raises(ModelFileError, match=r"cannot load junk\.onnx as an ONNX model"):
         load_model(path, "test_kind")
 
@@ -106,4 +107,4 @@ def test_shipped_assets_match_their_manifest():
     manifest = json.loads((onnx_model.ASSETS / "MANIFEST.json").read_text())
     assert manifest, "inference/assets/MANIFEST.json lists no files"
     for name, digest in manifest.items():
-        assert sha256_file(onnx_model.ASSETS / name) == digest, name
+        assert file_sha256(onnx_model.ASSETS / name) == digest, name
