@@ -83,23 +83,21 @@ def read_transcript(value: str | None) -> str | None:
 
 def parse_fps(value: str | float) -> float:
     """A frame rate from text or a number, 1 to 240 fps; else an InputError."""
-    try:
-        fps = float(value)
-    except ValueError:
-        raise InputError(f"fps must be a number, got '{value}'") from None
-    if not math.isfinite(fps) or not 1.0 <= fps <= 240.0:
-        raise InputError(f"fps must be between 1 and 240, got '{value}'")
-    return fps
+    return _number_in(value, "fps", 1.0, 240.0)
 
 
 def gain(value: str | float, name: str) -> float:
     """A life-layer gain (`--blink`, `--gaze`, `--head`), 0 to 3; else an InputError."""
+    return _number_in(value, f"--{name} gain", 0.0, 3.0)
+
+
+def _number_in(value: str | float, what: str, low: float, high: float) -> float:
     try:
         number = float(value)
     except ValueError:
-        raise InputError(f"--{name} gain must be a number, got '{value}'") from None
-    if not math.isfinite(number) or not 0.0 <= number <= 3.0:
-        raise InputError(f"--{name} gain must be between 0 and 3, got {value}")
+        raise InputError(f"{what} must be a number, got '{value}'") from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise InputError(f"{what} must be between {low:g} and {high:g}, got '{value}'")
     return number
 
 
