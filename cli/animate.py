@@ -13,6 +13,7 @@ from pathlib import Path
 from emosync.atomic import atomic_set
 from emosync.cli.clip_option import add_clip_option
 from emosync.cli.flame_option import add_flame_options, check_flame_args, flame_rig
+from emosync.cli.life_option import add_life_options
 from emosync.cli.output_option import add_output_option
 from emosync.cli.progress import ProgressBar
 from emosync.errors import InputError
@@ -65,10 +66,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--mesh", metavar="GLB", help="for .glb/.gltf: your mesh with ARKit morph targets"
     )
-    p.add_argument("--blink", type=float, default=1.0, help="blink gain (0 = off)")
-    p.add_argument("--gaze", type=float, default=1.0, help="eye-motion gain (0 = off)")
-    p.add_argument("--head", type=float, default=1.0, help="head-motion gain (0 = off)")
-    p.add_argument("--seed", type=int, default=0, help="seed for blinks, gaze and breathing")
+    add_life_options(p)
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(run=run)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from emosync.cli.flame_option import add_flame_options
+from emosync.cli.life_option import add_life_options
 from emosync.cli.progress import CountBar
 from emosync.errors import InputError
 from emosync.exporters.dispatch import SUFFIXES
@@ -16,6 +17,7 @@ from emosync.inference.pipeline import ENGINES
 from emosync.studio.batch import BatchRun, default_workers, prepare, run_batch
 from emosync.studio.jobs import LineResult
 from emosync.studio.manifest import FLAME_KEYS
+from emosync.studio.options import gain
 
 # Command-line options that are defaults for rows that leave the key out (dest -> option name).
 ROW_DEFAULTS = ("emotion", "emotion_image", "emotion_audio", "intensity", "timeline", "fps")
@@ -54,10 +56,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     add_flame_options(p)
     p.add_argument("--mesh", metavar="GLB", help="for .glb/.gltf: your mesh with ARKit targets")
-    p.add_argument("--blink", type=float, help="blink gain (0 = off)")
-    p.add_argument("--gaze", type=float, help="eye-motion gain (0 = off)")
-    p.add_argument("--head", type=float, help="head-motion gain (0 = off)")
-    p.add_argument("--seed", type=int, help="seed for blinks, gaze and breathing")
+    add_life_options(p, defaults=False)
     p.add_argument(
         "--workers",
         type=int,
@@ -105,6 +104,9 @@ def build_run(args: argparse.Namespace) -> BatchRun:
         raise InputError(f"--workers must be at least 1, got {workers}")
     defaults = {k: getattr(args, k) for k in (*ROW_DEFAULTS, *LIFE_DEFAULTS, "engine", "rig")}
     defaults.update({k: getattr(args, k) for k in FLAME_KEYS})
+    for key in ("blink", "gaze", "head"):  # checked once here, not failing every line
+        if defaults[key] is not None:
+            defaults[key] = gain(defaults[key], key)
     for key in (*PATH_DEFAULTS, "flame_model", "flame_landmarks"):
         if defaults[key]:  # absolute: workers (on other machines, too) may run elsewhere
             defaults[key] = str(Path(defaults[key]).resolve())

@@ -16,6 +16,7 @@ import numpy as np
 from emosync import __version__
 from emosync.atomic import atomic_set
 from emosync.cli.flame_option import add_flame_options, check_flame_args, flame_rig
+from emosync.cli.life_option import add_life_options
 from emosync.cli.live_control import Control, control_socket
 from emosync.cli.live_sources import file_blocks, mic_blocks, paced, pcm_blocks
 from emosync.errors import InputError
@@ -101,10 +102,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="[HOST:]PORT",
         help="UDP port for lines like 'emotion quietly furious 0.8'",
     )
-    p.add_argument("--blink", default=1.0, help="blink gain (0 = off)")
-    p.add_argument("--gaze", default=1.0, help="eye-motion gain (0 = off)")
-    p.add_argument("--head", default=1.0, help="head-motion gain (0 = off)")
-    p.add_argument("--seed", type=int, default=0, help="seed for blinks and gaze")
+    add_life_options(p)
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing but errors")
     p.set_defaults(run=run)
 
