@@ -54,21 +54,28 @@ def image_emotion(path: str | Path, intensity: float = 1.0) -> ImageReading:
     """Read the emotion (and the expression) of the largest face in a photo."""
     image, notes = load_image(path)
     faces = detect_faces(image)
+    index, warning = largest_face(faces, path)
+    warnings = [*notes, *([warning] if warning else [])]
+    return read_face(faces[index], image.shape, intensity, warnings, len(faces), index)
+
+
+def largest_face(faces: list[TrackedFace], path: str | Path) -> tuple[int, str | None]:
+    """The index of the largest of `faces` found in `path`, and a warning naming it when there
+    were several; InputError when there is none or it is smaller than MIN_FACE_PX."""
     if not faces:
         raise InputError(f"no face found in {path}")
     index = max(range(len(faces)), key=lambda i: faces[i].size)
     face = faces[index]
-    warnings = list(notes)
-    if len(faces) > 1:
-        warnings.append(
-            f"{len(faces)} faces in {Path(path).name}; used face {index} (the largest, "
-            f"box {list(face.bbox)})"
-        )
     if face.size < MIN_FACE_PX:
         raise InputError(
             f"the face in {path} is {face.size} px across; it needs at least {MIN_FACE_PX} px"
         )
-    return read_face(face, image.shape, intensity, warnings, len(faces), index)
+    if len(faces) == 1:
+        return index, None
+    return index, (
+        f"{len(faces)} faces in {Path(path).name}; used face {index} (the largest, "
+        f"box {list(face.bbox)})"
+    )
 
 
 def read_face(
@@ -112,7 +119,11 @@ def load_image(path: str | Path) -> tuple[np.ndarray, list[str]]:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise InputError(f"cannot read image {path}: {exc.strerror or exc}") from None
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    try:
+        with quiet_stderr():  # libpng/libjpeg print their complaints on fd 2
+            bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    except cv2.error:  # OpenCV refuses to decode more than 2^30 pixels
+        raise InputError(f"image {path} is too large to read (over 2^30 pixels)") from None
     if bgr is None:
         raise InputError(f"{path} is not an image that can be read (PNG, JPEG, BMP, WebP, TIFF)")
     height, width = bgr.shape[:2]
