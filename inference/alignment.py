@@ -39,6 +39,7 @@ _RETRY_DITHER = 30.0 / 32768.0
 # the phone loop (allphone + en-us-phone LM, precision 54%). The dictionary forces whole,
 # plausible words where the phone loop drops or swaps short closures (the P of "please").
 RECOGNIZER = "words"  # "words" or "phones"
+MISMATCH = "the transcript does not match the audio (forced alignment failed)"
 
 # pocketsphinx Config of the word recogniser (its own decoder, see _Recogniser). Bilabial
 # recall / precision / CPU s per min of audio for recognition alone, first 70 dev prompts (full
@@ -65,6 +66,11 @@ _SPEECH_SECONDS = 1.0  # a piece with more voiced time than this should hold wor
 _FILLERS = ("<s>", "</s>", "<sil>", "[NOISE]", "[SPEECH]")
 
 Progress = Callable[[float], None]
+
+
+class TranscriptMismatch(InputError):
+    """Forced alignment could not fit the transcript to the audio, and recognition was not
+    wanted (align's `recognise_mismatch` off)."""
 
 
 @dataclass
@@ -416,12 +422,17 @@ def _clip_words(words: list[Segment], duration: float) -> list[Segment]:
 
 
 def align(
-    samples: np.ndarray, transcript: str | None = None, *, recognizer: str = RECOGNIZER
+    samples: np.ndarray,
+    transcript: str | None = None,
+    *,
+    recognizer: str = RECOGNIZER,
+    recognise_mismatch: bool = True,
 ) -> Alignment:
     """Time the phones of 16 kHz mono speech. With a transcript: forced alignment (method
     "forced"); without one, or when the transcript does not fit the audio: recognition
-    (method "recognition", with a warning in the second case). `recognizer` picks the
-    recognition strategy ("words" or "phones"); the default is the measured better one."""
+    (method "recognition", with a warning in the second case; with `recognise_mismatch` off,
+    TranscriptMismatch is raised instead). `recognizer` picks the recognition strategy
+    ("words" or "phones"); the default is the measured better one."""
     if recognizer not in ("words", "phones"):
         raise InputError(f"unknown recognizer {recognizer!r}; use 'words' or 'phones'")
     x = _as_samples(samples)
@@ -449,11 +460,10 @@ def align(
                         "the transcript's words were aligned but not their sounds (band-limited "
                         "audio?); mouth shapes are spread evenly over each word"
                     )
+            elif not recognise_mismatch:
+                raise TranscriptMismatch(MISMATCH)
             else:
-                warnings.append(
-                    "the transcript does not match the audio (forced alignment failed); "
-                    "used recognition instead"
-                )
+                warnings.append(f"{MISMATCH}; used recognition instead")
     if result is None:
         result = _recognise_clip(x, recognizer)
     phones = _contiguous(result.phones, duration)

@@ -53,12 +53,6 @@ SMOOTH_SIGMA = 1.0  # model frames; offline zero-phase smoothing (docs/training.
 _FACE_ROWS = 16384  # output frames finished per step in _face
 _SMOOTH_ROWS = 8192  # frames smoothed per matrix product (bounds its float64 copy to ~25 MB)
 
-# engine "auto" picks the neural engine on clips without a transcript when this is True. Set from
-# measurement (docs/quality.md, "Neural engine"): on the Asterisk test split it ties the phonetic
-# engine on seal and open vowels (0.932/0.943 vs 0.926/0.948), on held-out voices and a held-out
-# language it is far ahead (seal 0.94-0.97 vs 0.62-0.80), and it runs about 35x faster.
-NEURAL_BEATS_PHONETIC = True
-
 EmotionSource = np.ndarray | Callable[[np.ndarray], np.ndarray]  # [F × 7] at 50 fps, or f(times)
 
 
@@ -82,15 +76,6 @@ def default_model_path() -> Path:
 def model_available(path: str | Path | None = None) -> bool:
     """Whether the convertor model file (default: the shipped one) exists."""
     return Path(path or default_model_path()).is_file()
-
-
-def auto_engine(path: str | Path | None = None, transcript: str | None = None) -> str:
-    """The engine "auto" means: with a transcript, phonetic (forced alignment seals every
-    bilabial of the test split; the neural engine cannot use text); without one, neural when
-    the model is there and its eval beats phonetic."""
-    if transcript and transcript.strip():
-        return "phonetic"
-    return "neural" if NEURAL_BEATS_PHONETIC and model_available(path) else "phonetic"
 
 
 class NeuralConvertor:

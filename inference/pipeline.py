@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +11,7 @@ import numpy as np
 
 from emosync import __version__
 from emosync.errors import InputError
-from emosync.inference.alignment import align, align_stream
+from emosync.inference.alignment import TranscriptMismatch, align, align_stream
 from emosync.inference.articulation import Articulation
 from emosync.inference.audio import (
     SAMPLE_RATE,
@@ -26,8 +26,6 @@ from emosync.inference.audio import (
 from emosync.inference.compose import compose
 from emosync.inference.convertor import (
     MODEL_FPS,
-    NEURAL_BEATS_PHONETIC,
-    auto_engine,
     model_available,
     neural_face,
     neural_face_blocks,
@@ -36,6 +34,7 @@ from emosync.inference.emotion_condition import read_emotion
 from emosync.inference.emotion_text import check_feeling
 from emosync.inference.facecurves import FaceCurves, resample_rows
 from emosync.inference.features import frame_energy
+from emosync.inference.lexicon import transcript_words
 from emosync.inference.life import LifeSettings, life_frames
 from emosync.inference.phonetic import phonetic_layers
 from emosync.inference.timed_phones import Alignment
@@ -49,6 +48,10 @@ ENERGY_RATE = 100.0  # frame_energy gives one value per 10 ms hop
 COMPOSE_ROWS = 16384  # frames composed per step
 STREAM_ABOVE_SECONDS = 120.0  # longer files are decoded and aligned piece by piece
 SILENT_DB = -60.0
+MISSING_MODEL = (
+    "the neural engine's model (convertor.onnx) is not installed: reinstall EmoSync, give the "
+    "transcript, or pass --engine phonetic (slow recognition)"
+)
 _GAP = [ARKIT_NAMES.index(n) for n in GAP_CHANNELS]
 Progress = Callable[[float, float], None]  # (seconds done, seconds total)
 
@@ -79,13 +82,25 @@ def animate(
     info, audio_warnings = _check_source(source)
     timeline, expression, emotion_warnings = emotion_condition(options)
     emotion_warnings = [*audio_warnings, *emotion_warnings]
-    emotion_warnings += input_warnings(options, engine, timeline, source, info)
+    emotion_warnings += input_warnings(timeline, source, info)
     if engine == "neural":
         return _animate_neural(
             source, info, options, timeline, expression, emotion_warnings, progress
         )
     transcript = (options.transcript or "").strip() or None
-    alignment, energy, duration, name = _align_source(source, transcript, progress)
+    try:  # "auto" never runs recognition: a transcript that does not fit goes to the neural engine
+        alignment, energy, duration, name = _align_source(
+            source, transcript, progress, recognise_mismatch=options.engine != "auto"
+        )
+    except TranscriptMismatch as mismatch:
+        if not model_available():
+            raise InputError(
+                f"{mismatch}, and the neural engine's model (convertor.onnx) is not installed; "
+                "check the transcript or pass --engine phonetic (slow recognition)"
+            ) from None
+        warnings = [*emotion_warnings, f"{mismatch}; used the neural engine, which hears the audio"]
+        neural = replace(options, transcript=None)
+        return _animate_neural(source, info, neural, timeline, expression, warnings, progress)
 
     n_frames = max(1, round(duration * options.fps))
     emotion = emotion_track(timeline, options.intensity, n_frames, options.fps)
@@ -136,35 +151,26 @@ def _clip_metadata(
 
 
 def input_warnings(
-    options: AnimateOptions,
-    engine: str,
-    timeline: EmotionTimeline,
-    source: str | Path | Audio,
-    info: AudioInfo | None,
+    timeline: EmotionTimeline, source: str | Path | Audio, info: AudioInfo | None
 ) -> list[str]:
-    """What a user should hear about before the work: a fallback they did not ask for, and
-    timeline segments that reach past the clip's end."""
-    warnings = []
-    no_text = not (options.transcript or "").strip()
-    if options.engine == "auto" and engine == "phonetic" and no_text and NEURAL_BEATS_PHONETIC:
-        warnings.append(  # auto picks phonetic without a transcript only when the model is gone
-            "the neural engine's model (convertor.onnx) is not installed; using the slower "
-            "phonetic engine (reinstall EmoSync, or pass --engine phonetic to silence this)"
-        )
+    """What a user should hear about before the work: timeline segments that reach past the
+    clip's end."""
     duration = source.duration if isinstance(source, Audio) else info.duration if info else None
     late = timeline.past_end_warning(duration) if duration is not None else None
-    return warnings + ([late] if late else [])
+    return [late] if late else []
 
 
 def resolve_engine(engine: str, transcript: str | None = None) -> str:
-    """The engine to run: "auto" is phonetic with a transcript, else neural when its model is
-    shipped and measured better (inference.neural.auto_engine)."""
+    """The engine to run. "auto": phonetic (forced alignment) when the transcript has words,
+    else neural. It never picks the phonetic engine's recognition (no transcript): that runs
+    at ~4-9x real time, under the 17x target, and seals fewer P/B/M on held-out voices
+    (docs/performance.md, "Engine choice"); without the neural model it is an error."""
     if engine not in ENGINES:
         raise InputError(f"unknown engine '{engine}'; choose one of: {', '.join(ENGINES)}")
     if engine == "auto":
-        return auto_engine(transcript=transcript)
+        engine = "phonetic" if transcript_words(transcript or "") else "neural"
     if engine == "neural" and not model_available():
-        raise InputError("the neural engine's model file is not installed; use --engine phonetic")
+        raise InputError(MISSING_MODEL)
     return engine
 
 
@@ -280,8 +286,13 @@ def emotion_track(
 
 
 def _align_source(
-    source: str | Path | Audio, transcript: str | None, progress: Progress | None
+    source: str | Path | Audio,
+    transcript: str | None,
+    progress: Progress | None,
+    recognise_mismatch: bool = True,
 ) -> tuple[Alignment, np.ndarray, float, str]:
+    """Phones of a clip; a long file is aligned piece by piece (pieces whose words cannot be
+    placed are recognised whatever `recognise_mismatch` says)."""
     if isinstance(source, Audio):
         audio = source
     else:
@@ -292,7 +303,7 @@ def _align_source(
     name = Path(audio.path).stem if audio.path else "clip"
     if progress:
         progress(0.0, audio.duration)
-    alignment = align(audio.samples, transcript)
+    alignment = align(audio.samples, transcript, recognise_mismatch=recognise_mismatch)
     if progress:
         progress(audio.duration, audio.duration)
     return alignment, frame_energy(audio.samples), audio.duration, name

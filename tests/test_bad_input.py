@@ -485,14 +485,38 @@ def test_band_limited_voice_keeps_its_transcript(tmp_path) -> None:
     assert [w.label for w in result.words] == text.split()
 
 
-def test_missing_neural_model_is_said_once(tmp_path, monkeypatch) -> None:
+def test_missing_neural_model_is_an_error(tmp_path, monkeypatch) -> None:
+    """Without a transcript "auto" runs only the neural engine: no model is one error line,
+    not a silent (or warned) fall back to the slow recognition path."""
+    from emosync.errors import InputError
     from emosync.inference import convertor
     from emosync.inference.pipeline import AnimateOptions, animate
 
     voice = _espeak("hello there", tmp_path / "v.wav")
     monkeypatch.setattr(convertor, "default_model_path", lambda: tmp_path / "convertor.onnx")
-    warnings = animate(voice, AnimateOptions()).metadata["warnings"]
-    assert sum("convertor.onnx" in w for w in warnings) == 1, warnings
+    with pytest.raises(InputError, match=r"^the neural engine's model \(convertor\.onnx\)"):
+        animate(voice, AnimateOptions())
+    with pytest.raises(InputError, match=r"does not match the audio.*convertor\.onnx"):
+        animate(voice, AnimateOptions(transcript="seven eight nine ten"))
+    assert animate(voice, AnimateOptions(engine="phonetic")).metadata["alignment"] == "recognition"
+
+
+def test_auto_hears_a_transcript_that_does_not_fit(tmp_path) -> None:
+    """A transcript that forced alignment cannot fit: "auto" runs the neural engine (said
+    once), `--engine phonetic` recognises, as asked."""
+    from emosync.inference.pipeline import AnimateOptions, animate
+
+    voice = _espeak("hello there, how are you today", tmp_path / "v.wav")
+    wrong = "seven eight nine ten"
+    meta = animate(voice, AnimateOptions(transcript=wrong)).metadata
+    assert meta["engine"] == "neural", meta
+    assert meta["warnings"] == [
+        "the transcript does not match the audio (forced alignment failed); used the neural "
+        "engine, which hears the audio"
+    ]
+    meta = animate(voice, AnimateOptions(transcript=wrong, engine="phonetic")).metadata
+    assert (meta["engine"], meta["alignment"]) == ("phonetic", "recognition")
+    assert any("used recognition instead" in w for w in meta["warnings"]), meta
 
 
 def test_audio_from_stdin(tmp_path) -> None:

@@ -316,14 +316,25 @@ def test_neural_face_values_life_and_seals(conv):
     assert np.abs(face.values[:, N_BLENDSHAPES : N_BLENDSHAPES + 3]).max() > 0  # the model's head
 
 
-def test_auto_engine_needs_the_model_and_the_verdict(tmp_path):
+def test_auto_never_picks_recognition(tmp_path, monkeypatch):
+    """Engine "auto": forced alignment when the transcript has words, else neural; without
+    the model that is an error, not the slow recognition path (docs/performance.md)."""
     from emosync.inference import convertor
+    from emosync.inference.pipeline import resolve_engine
 
-    assert convertor.auto_engine(tmp_path / "missing.onnx") == "phonetic"
-    expected = "neural" if convertor.NEURAL_BEATS_PHONETIC else "phonetic"
-    assert convertor.auto_engine(make_convertor(tmp_path)) == expected
-    assert convertor.auto_engine(make_convertor(tmp_path), transcript="hello there") == "phonetic"
-    assert convertor.auto_engine(make_convertor(tmp_path), transcript="  ") == expected
+    model = make_convertor(tmp_path)
+    monkeypatch.setattr(convertor, "default_model_path", lambda: model)
+    for transcript in (None, "", "  ", "?!"):  # "?!" has no words to align
+        assert resolve_engine("auto", transcript) == "neural"
+    assert resolve_engine("auto", "hello there") == "phonetic"
+    monkeypatch.setattr(convertor, "default_model_path", lambda: tmp_path / "missing.onnx")
+    for transcript in (None, "?!"):
+        with pytest.raises(InputError, match=r"convertor\.onnx"):
+            resolve_engine("auto", transcript)
+    with pytest.raises(InputError, match=r"convertor\.onnx"):
+        resolve_engine("neural")
+    assert resolve_engine("auto", "hello there") == "phonetic"
+    assert resolve_engine("phonetic") == "phonetic"
 
 
 def test_an_emotional_rendition_keeps_the_neutral_closures(model_path):
