@@ -119,8 +119,14 @@ def _open_model(p: Path, kind: str, version: str, providers: list[str] | None) -
     import onnxruntime as ort
 
     digest = verify_file(p)
+    options = ort.SessionOptions()
+    # idle pool threads sleep instead of spinning: on 2 busy cores the spin cost as much CPU as
+    # the convertor's work (docs/performance.md, "Thread spinning")
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     try:
-        session = ort.InferenceSession(str(p), providers=providers or pick_providers())
+        session = ort.InferenceSession(
+            str(p), sess_options=options, providers=providers or pick_providers()
+        )
     except Exception as exc:  # onnxruntime raises several private types for unreadable files
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ModelFileError(f"cannot load {p.name} as an ONNX model: {first[:200]}") from None
