@@ -31,7 +31,7 @@ from emosync.inference.convertor import (
 )
 from emosync.inference.features import log_mel
 
-TARGET_RTF = 300.0
+TARGET_RTF = 500.0  # issue 24: features + model, in process
 CHUNKS_MS = (20, 40, 100)
 
 
@@ -67,7 +67,8 @@ def main() -> None:
     samples, _text, n_prompts = build_clip(args.seconds)
     duration = samples.size / SAMPLE_RATE
     conv, label = open_model(args.model)
-    print(f"model: {label}; provider {conv.model.provider}; cores {os.cpu_count()}")
+    print(f"model: {label}; provider {conv.model.provider}; cores {os.cpu_count()}; "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")  # fmt: skip
     print(f"clip: {duration:.1f} s ({n_prompts} Asterisk test prompts)")
     emotion = np.zeros(7, np.float32)
     conv.convert(samples[:SAMPLE_RATE], emotion)  # warm-up
@@ -80,9 +81,10 @@ def main() -> None:
     ]
     for name, fn in rows:
         wall, cpu, _ = timed(fn, args.repeat)
-        rtf = duration / wall
-        verdict = f"(target ≥ {TARGET_RTF:g}×: {'met' if rtf >= TARGET_RTF else 'NOT met'})"
-        print(f"{name:<30} wall {wall:7.3f} s  cpu {cpu:7.3f} s  RTF {rtf:8.0f}×  {verdict}")
+        rtf, rtf_cpu = duration / wall, duration / max(cpu, 1e-3)
+        verdict = f"(target ≥ {TARGET_RTF:g}× wall: {'met' if rtf >= TARGET_RTF else 'NOT met'})"
+        print(f"{name:<30} wall {wall:7.3f} s  cpu {cpu:7.3f} s  RTF {rtf:6.0f}×  "
+              f"on CPU {rtf_cpu:6.0f}×  {verdict}")  # fmt: skip
 
     algorithmic = (conv.lookahead + 1) * 10.0 + 12.5
     print(f"streaming: look-ahead {conv.lookahead * 10} ms; newest frame trails the audio by "
