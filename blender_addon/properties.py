@@ -68,7 +68,7 @@ class EMOSYNC_PG_settings(bpy.types.PropertyGroup):
         items=[
             ("AUTO", "Automatic", "Phonetic with a transcript, the neural network without one"),
             ("NEURAL", "Neural", "The network hears the audio: any voice or language, no text"),
-            ("PHONETIC", "Phonetic", "Phones from the transcript, or recognised English words"),
+            ("PHONETIC", "Phonetic", "The transcript's phones, or recognised English words (slow)"),
         ],
     )
     preset: EnumProperty(name="Emotion", items=PRESETS, default="NONE")
