@@ -22,7 +22,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from emosync.cli import animate, batch, emotion, evaluate, live, preview
+    from emosync.cli import animate, batch, emotion, evaluate, live, preview, render
 
     parser = _Parser(prog="emosync", description=__doc__)
     parser.add_argument("--version", action="version", version=f"emosync {__version__}")
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_parser(sub)
     live.add_parser(sub)
     preview.add_parser(sub)
+    render.add_parser(sub)
     from emosync.cli import convert
 
     convert.add_parser(sub)

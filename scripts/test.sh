@@ -10,7 +10,7 @@ trap 'rm -rf "$typecheck_root"' EXIT
 ln -s "$PWD" "$typecheck_root/emosync"
 (cd "$typecheck_root" && MYPYPATH="$typecheck_root" "$OLDPWD/.venv/bin/python" -m mypy \
   --ignore-missing-imports --follow-imports=silent --no-error-summary \
-  --cache-dir "$OLDPWD/.mypy_cache" -p emosync.rigs -p emosync.inference -p emosync.exporters -p emosync.cli) || exit 1
+  --cache-dir "$OLDPWD/.mypy_cache" -p emosync.rigs -p emosync.inference -p emosync.exporters -p emosync.render -p emosync.cli) || exit 1
 .venv/bin/python -m pytest "$@"
 status=$?
 # pytest exits 5 when it collected nothing: that is a failure of the suite, not a pass.

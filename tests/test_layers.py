@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNTIME = ("rigs", "inference", "exporters", "cli")
+RUNTIME = ("rigs", "inference", "exporters", "render", "cli")
 BASE = {
     "emosync",
     "emosync.errors",

@@ -1,0 +1,129 @@
+"""The photo warped by a triangulated mesh: the face landmarks, a ring around the head that
+follows its turns in part, and a fixed ring (and the frame's corners) where the background stays.
+
+Each output pixel finds its triangle in an id image (cv2.fillConvexPoly, far triangles first),
+the triangle's affine map from the frame back to the photo gives the pixel's source position,
+and one cv2.remap samples the photo there. Outside the fixed ring nothing moves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from emosync.rigs import face_landmarks as lm
+
+INNER_RING = 1.35  # × the face oval's half extents: hair, ears and the neck's top
+OUTER_RING = 2.1  # × the half extents: fixed from here on
+RING_POINTS = 24
+SUBPIXEL = 4  # fillConvexPoly's fractional bits
+
+
+@dataclass(frozen=True)
+class WarpMesh:
+    """Control points in the photo and their triangles."""
+
+    source: np.ndarray  # float64 [N, 2]: the face's points first, then the rings and frame
+    triangles: np.ndarray  # int64 [T, 3]
+    n_face: int  # the first n_face points are the tracked landmarks
+    ring: np.ndarray  # float64 [R, 2]: the inner ring, points n_face … n_face + R - 1
+    ring_follow: np.ndarray  # float64 [R]: how much of the head's turn each ring point takes
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1: the only pixels that can change
+
+
+def build_mesh(points: np.ndarray, width: int, height: int) -> WarpMesh:
+    """The mesh for tracked landmarks `points` [n, 2+] (pixels) in a `width` × `height` photo."""
+    face = np.asarray(points, dtype=np.float64)[:, :2]
+    oval = face[list(lm.FACE_OVAL)]
+    centre = 0.5 * (oval.min(axis=0) + oval.max(axis=0))
+    half = 0.5 * (oval.max(axis=0) - oval.min(axis=0))
+    angle = np.linspace(0.0, 2 * np.pi, RING_POINTS, endpoint=False)
+    circle = np.stack([np.cos(angle), np.sin(angle)], axis=1)
+    inner = centre + INNER_RING * half * circle
+    outer = centre + OUTER_RING * half * circle
+    follow = np.clip(0.7 - 0.5 * circle[:, 1], 0.25, 1.0)  # the top turns fully, the neck little
+    frame = np.array([[x, y] for x in (-1.0, width / 2, width) for y in (-1.0, height / 2, height)])
+    outside = (((frame - centre) / (OUTER_RING * half)) ** 2).sum(axis=1) > 1.1
+    source = np.concatenate([face, inner, outer, frame[outside]])
+    box_lo = np.floor(np.maximum(outer.min(axis=0) - 1, 0)).astype(int)
+    box_hi = np.ceil(np.minimum(outer.max(axis=0) + 2, [width, height])).astype(int)
+    return WarpMesh(
+        source=source,
+        triangles=delaunay(source),
+        n_face=len(face),
+        ring=inner,
+        ring_follow=follow,
+        box=(int(box_lo[0]), int(box_lo[1]), int(box_hi[0]), int(box_hi[1])),
+    )
+
+
+def delaunay(points: np.ndarray) -> np.ndarray:
+    """Delaunay triangles [T, 3] of 2-D `points` as indices (OpenCV's Subdiv2D)."""
+    import cv2
+
+    lo = np.floor(points.min(axis=0)) - 2
+    hi = np.ceil(points.max(axis=0)) + 2
+    subdiv = cv2.Subdiv2D((int(lo[0]), int(lo[1]), int(hi[0] - lo[0]), int(hi[1] - lo[1])))
+    for p in points:
+        subdiv.insert((float(p[0]), float(p[1])))
+    corners = subdiv.getTriangleList().reshape(-1, 3, 2)
+    inside = ((corners >= lo) & (corners <= hi)).all(axis=(1, 2))
+    corners = corners[inside]
+    dist = np.linalg.norm(corners.reshape(-1, 1, 2) - points[None], axis=2)
+    tri = dist.argmin(axis=1).reshape(-1, 3)
+    keep = (tri[:, 0] != tri[:, 1]) & (tri[:, 1] != tri[:, 2]) & (tri[:, 0] != tri[:, 2])
+    return tri[keep].astype(np.int64)
+
+
+class Warper:
+    """Warps one photo by a WarpMesh whose points move per frame."""
+
+    def __init__(self, image: np.ndarray, mesh: WarpMesh) -> None:
+        self.image = image
+        self.mesh = mesh
+        x0, y0, x1, y1 = mesh.box
+        ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+        self._grid = (xs, ys)
+
+    def __call__(self, dest: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """The photo with the mesh points at `dest` [N, 2]; `depth` [N] orders overlaps
+        (larger is farther)."""
+        import cv2
+
+        x0, y0, x1, y1 = self.mesh.box
+        out = self.image.copy()
+        if x1 <= x0 or y1 <= y0:
+            return out
+        tri = self.mesh.triangles
+        ids = np.full((y1 - y0, x1 - x0), -1, dtype=np.int32)
+        corners = np.round((dest[tri] - [x0, y0]) * (1 << SUBPIXEL)).astype(np.int32)
+        order = np.argsort(-depth[tri].mean(axis=1), kind="stable")
+        for t in order:
+            cv2.fillConvexPoly(ids, corners[t], int(t), cv2.LINE_8, SUBPIXEL)
+        affine = self._affines(dest).astype(np.float32)  # [T, 6]
+        xs, ys = self._grid
+        hit = ids >= 0
+        a = affine[np.where(hit, ids, 0)]  # [h, w, 6]
+        map_x = np.where(hit, a[..., 0] * xs + a[..., 1] * ys + a[..., 2], xs)
+        map_y = np.where(hit, a[..., 3] * xs + a[..., 4] * ys + a[..., 5], ys)
+        out[y0:y1, x0:x1] = cv2.remap(
+            self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+        )
+        return out
+
+    def _affines(self, dest: np.ndarray) -> np.ndarray:
+        """Per triangle, the affine map [T, 6] from the frame back to the photo."""
+        tri = self.mesh.triangles
+        d = np.concatenate([dest[tri], np.ones((len(tri), 3, 1))], axis=2)  # [T, 3, 3] rows
+        s = self.mesh.source[tri]  # [T, 3, 2]
+        det = np.linalg.det(d)
+        good = np.abs(det) > 1e-6
+        out = np.zeros((len(tri), 2, 3))
+        out[:, 0, 0] = out[:, 1, 1] = 1.0  # degenerate: a shift by the centroids' difference
+        out[:, :, 2] = s.mean(axis=1) - d[:, :, :2].mean(axis=1)
+        if good.any():
+            # source = A @ [x, y, 1] for the three corners: A = S^T (D^T)^-1
+            inv = np.linalg.inv(np.transpose(d[good], (0, 2, 1)))
+            out[good] = np.einsum("tki,tij->tkj", np.transpose(s[good], (0, 2, 1)), inv)
+        return out.reshape(len(tri), 6)
