@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import shutil
 import sys
 import tempfile
@@ -17,12 +18,12 @@ from emosync.cli.life_option import add_life_options
 from emosync.cli.output_option import add_output_option
 from emosync.cli.progress import ProgressBar
 from emosync.errors import InputError
-from emosync.exporters.dispatch import check_outputs, export
+from emosync.exporters.dispatch import check_outputs, export_pieces
 from emosync.exporters.flame import FlameRig, write_flame_outputs
 from emosync.exporters.rig_presets import RIGS, apply_rig
 from emosync.inference.facecurves import FaceCurves
-from emosync.inference.pipeline import ENGINES, animate
-from emosync.studio.options import GLTF_SUFFIXES, animate_options, check_rig_outputs
+from emosync.inference.pipeline import ENGINES, animate_pieces
+from emosync.studio.options import animate_options, check_rig_outputs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -124,13 +125,15 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"mesh {args.mesh} not found")
     flame = flame_rig(args)  # loaded and fitted before the (longer) animation
     with stdin_audio(args.audio) as audio:
-        curves = animate(audio, options, progress=ProgressBar("animating"))
-    for warning in curves.metadata.get("warnings", []):
-        print(f"emosync: warning: {warning}", file=sys.stderr)
-    if flame is not None:
-        write_flame(curves, outputs, flame, args)
-    else:
-        write_outputs(curves, outputs, args)
+        pieces = animate_pieces(audio, options, progress=ProgressBar("animating"))
+        first = next(pieces)  # the clip's analysis is done here: its warnings are known
+        for warning in first.metadata.get("warnings", []):
+            print(f"emosync: warning: {warning}", file=sys.stderr)
+        clip = itertools.chain([first], pieces)  # the face is made as the outputs are written
+        if flame is not None:
+            write_flame(FaceCurves.join(clip), outputs, flame, args)
+        else:
+            write_outputs(clip, outputs, args)
     return 0
 
 
@@ -145,14 +148,16 @@ def write_flame(
             print(f"wrote {path} ({curves.n_frames} frames at {curves.fps:g} fps, FLAME)")
 
 
-def write_outputs(curves: FaceCurves, outputs: list[Path], args: argparse.Namespace) -> None:
-    """Retarget the curves to --rig and write every output, all or none."""
-    curves = apply_rig(curves, args.rig)
+def write_outputs(
+    pieces: Iterator[FaceCurves], outputs: list[Path], args: argparse.Namespace
+) -> None:
+    """Retarget the clip's pieces to --rig and write every output from one pass over them,
+    all or none."""
+    first = next(pieces)
+    clip = (apply_rig(p, args.rig) for p in itertools.chain([first], pieces))
+    bar = ProgressBar(f"writing {', '.join(o.name for o in outputs)}", unit="frames")
     with atomic_set():  # all outputs or none: a failure or Ctrl-C midway leaves nothing
-        for out in outputs:
-            mesh = args.mesh if out.suffix.lower() in GLTF_SUFFIXES else None
-            bar = ProgressBar(f"writing {out.name}", unit="frames")
-            export(curves, out, force=args.force, mesh=mesh, progress=bar)
+        export_pieces(clip, outputs, force=args.force, mesh=args.mesh, progress=bar)
     if not args.quiet:
         for out in outputs:
-            print(f"wrote {out} ({curves.n_frames} frames at {curves.fps:g} fps)")
+            print(f"wrote {out} ({first.clip_frames} frames at {first.fps:g} fps)")

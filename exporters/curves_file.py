@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import zipfile
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 
-from emosync.atomic import atomic_open, check_writable
+from emosync.atomic import check_writable
 from emosync.errors import InputError
-from emosync.exporters.pieces import Progress, write_pieces
+from emosync.exporters.pieces import PIECE_ROWS, Opener, Progress, TextWriter, write_all
 from emosync.inference.facecurves import JSON_ROWS, FaceCurves
 
 CURVE_SUFFIXES = (".json", ".npz")
@@ -28,17 +30,49 @@ def write_curves(
     force: bool = False,
     progress: Progress | None = None,
 ) -> Path:
-    """Write `curves` to `path` (.json or .npz by suffix), atomically; JSON piece by piece,
-    with `progress` getting (frames written, frames)."""
+    """Write `curves` to `path` (.json or .npz by suffix), atomically, piece by piece, with
+    `progress` getting (frames written, frames)."""
     path = Path(path)
-    suffix = _suffix(path)
+    opener = curves_opener(path)
     check_writable(path, force=force)
-    if suffix == ".json":
-        pieces = curves.json_pieces(JSON_ROWS)
-        return write_pieces(path, pieces, curves.n_frames, JSON_ROWS, force, progress)
-    with atomic_open(path, "wb", force=force) as f:
-        np.savez_compressed(f, **curves.npz_arrays())
-    return path
+    return write_all(curves.pieces(PIECE_ROWS), [opener], force, progress)[0]
+
+
+def curves_opener(path: Path) -> tuple[Path, str, Opener]:
+    """(path, file mode, opener) of a .json or .npz output for exporters.pieces.write_all."""
+    if _suffix(path) == ".json":
+        return path, "w", lambda f, first: TextWriter(f, lambda p: p.json_pieces(JSON_ROWS))
+    return path, "wb", NpzWriter
+
+
+class NpzWriter:
+    """The .npz that np.savez_compressed writes (members values, fps, channels, metadata), with
+    `values` streamed into its zip member piece by piece: its .npy header is made from the
+    clip's frame count, then each piece's rows follow as raw float32."""
+
+    def __init__(self, f: IO[Any], first: FaceCurves) -> None:
+        self.zip = zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED)
+        self.first = first
+        self.member = self.zip.open("values.npy", "w", force_zip64=True)
+        shape = (first.clip_frames, len(first.channels))
+        header = {"descr": "<f4", "fortran_order": False, "shape": shape}
+        np.lib.format.write_array_header_1_0(self.member, header)
+
+    def write(self, piece: FaceCurves) -> None:
+        self.member.write(np.ascontiguousarray(piece.values, "<f4").tobytes())
+
+    def close(self) -> None:
+        self.member.close()
+        for name, value in self.first.npz_arrays().items():
+            if name != "values":
+                with self.zip.open(f"{name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, np.asanyarray(value), allow_pickle=False)
+        self.zip.close()
+
+    def abort(self) -> None:
+        with contextlib.suppress(Exception):  # the file is removed anyway
+            self.member.close()
+            self.zip.close()
 
 
 def read_curves(path: str | Path) -> FaceCurves:

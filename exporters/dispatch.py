@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from emosync.atomic import check_writable
 from emosync.errors import InputError
-from emosync.exporters.curves_file import read_curves, write_curves
-from emosync.exporters.gltf import export_gltf
-from emosync.exporters.livelink import read_livelink_csv, write_livelink_csv
-from emosync.exporters.pieces import Progress
+from emosync.exporters.curves_file import curves_opener, read_curves
+from emosync.exporters.gltf import gltf_opener
+from emosync.exporters.livelink import livelink_opener, read_livelink_csv
+from emosync.exporters.pieces import PIECE_ROWS, Opener, Progress, write_all
 from emosync.inference.facecurves import FaceCurves
 
 SUFFIXES = (".glb", ".gltf", ".csv", ".json", ".npz")
@@ -48,26 +48,39 @@ def export(
     max_active_targets: int | None = None,
     progress: Progress | None = None,
 ) -> Path:
-    """Write `curves` to `path` in the format its suffix names; `mesh` and
-    `max_active_targets` only apply to .glb/.gltf. `progress` gets (frames written, frames):
-    frame by frame for the text formats, at the start and end for the others."""
-    path = Path(path)
-    suffix = _suffix(path, SUFFIXES, "write")
+    """Write `curves` (a whole clip) to `path` in the format its suffix names; `mesh` and
+    `max_active_targets` only apply to .glb/.gltf. `progress` gets (frames written, frames)."""
+    suffix = _suffix(Path(path), SUFFIXES, "write")
     if mesh is not None and suffix not in (".glb", ".gltf"):
         raise InputError(f"a mesh can only be animated in .glb or .gltf output, not {suffix}")
-    if suffix == ".csv":
-        return write_livelink_csv(curves, path, force=force, progress=progress)
-    if suffix == ".json":
-        return write_curves(curves, path, force=force, progress=progress)
-    if progress is not None:
-        progress(0.0, float(curves.n_frames))
+    pieces = curves.pieces(PIECE_ROWS)
+    return export_pieces(pieces, [Path(path)], force, mesh, max_active_targets, progress)[0]
+
+
+def export_pieces(
+    pieces: Iterable[FaceCurves],
+    paths: Sequence[Path],
+    force: bool = False,
+    mesh: str | Path | None = None,
+    max_active_targets: int | None = None,
+    progress: Progress | None = None,
+) -> list[Path]:
+    """Write a clip that arrives as FaceCurves pieces to every path in `paths`, each in the
+    format its suffix names, all from one pass (exporters.pieces.write_all); `mesh` and
+    `max_active_targets` apply to the .glb/.gltf ones."""
+    return write_all(pieces, [opener(Path(p), mesh, max_active_targets) for p in paths],
+                     force, progress)  # fmt: skip
+
+
+def opener(
+    path: Path, mesh: str | Path | None = None, max_active_targets: int | None = None
+) -> tuple[Path, str, Opener]:
+    """(path, file mode, opener) of the writer for `path`'s suffix (a new format: one more
+    line here and its suffix in SUFFIXES)."""
+    suffix = _suffix(path, SUFFIXES, "write")
     if suffix in (".glb", ".gltf"):
-        out = export_gltf(curves, path, mesh, force, max_active_targets)
-    else:
-        out = write_curves(curves, path, force=force)
-    if progress is not None:
-        progress(float(curves.n_frames), float(curves.n_frames))
-    return out
+        return gltf_opener(path, mesh, max_active_targets)
+    return livelink_opener(path) if suffix == ".csv" else curves_opener(path)
 
 
 def read(path: str | Path) -> FaceCurves:

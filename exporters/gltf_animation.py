@@ -52,14 +52,24 @@ def angle_quaternions(curves: FaceCurves, prefix: str) -> np.ndarray | None:
 class AnimationBuilder:
     """Collects samplers and channels that share one time accessor, then adds the Animation."""
 
-    def __init__(self, gltf: GLTF2, buffer: BufferBuilder, curves: FaceCurves) -> None:
-        if curves.n_frames == 0:
+    def __init__(
+        self, gltf: GLTF2, buffer: BufferBuilder, curves: FaceCurves, reserve: bool = False
+    ) -> None:
+        """With `reserve`, `curves` is the first piece of a clip: the accessors are laid out
+        for the whole clip (FaceCurves.clip_frames) and their bytes are written later, at the
+        offsets the reserve_* methods return (exporters.gltf_demo.DemoLayout)."""
+        self.n_frames = curves.clip_frames if reserve else curves.n_frames
+        if self.n_frames == 0:
             raise InputError("the animation has no frames")
         self.gltf = gltf
         self.buffer = buffer
-        self.n_frames = curves.n_frames
         self.name = str(curves.metadata.get("name") or "EmoSync")
-        self.times = buffer.add_accessor(curves.times.astype(np.float32), min_max=True)
+        self.times_offset = -1
+        if reserve:  # the float32 times' min and max, as add_accessor would find them
+            last = [float(np.float32((self.n_frames - 1) / curves.fps))]
+            self.times, self.times_offset = buffer.reserve_accessor(self.n_frames, 1, [0.0], last)
+        else:
+            self.times = buffer.add_accessor(curves.times.astype(np.float32), min_max=True)
         self.animation = Animation(name=self.name, samplers=[], channels=[])
 
     def _channel(self, node: int, path: str, output: int) -> None:
@@ -82,6 +92,19 @@ class AnimationBuilder:
         """Local rotations [frames × 4] (x, y, z, w) on `node`."""
         output = self.buffer.add_accessor(continuous_unit(quaternions))
         self._channel(node, "rotation", output)
+
+    def reserve_weights(self, nodes: list[int], n_targets: int) -> int:
+        """add_weights for bytes written later: their offset in the buffer."""
+        output, offset = self.buffer.reserve_accessor(self.n_frames * n_targets, 1)
+        for node in nodes:
+            self._channel(node, "weights", output)
+        return offset
+
+    def reserve_rotation(self, node: int) -> int:
+        """add_rotation for bytes written later: their offset in the buffer."""
+        output, offset = self.buffer.reserve_accessor(self.n_frames, 4)
+        self._channel(node, "rotation", output)
+        return offset
 
     def finish(self) -> int | None:
         """Add the animation to the document (if it has channels); returns its index."""

@@ -6,6 +6,7 @@ target_names, targets, eyes, head_pivot), so the tests can hand it a small face 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from pygltflib import (
     GLTF2,
     Asset,
     Attributes,
+    Buffer,
     Material,
     Mesh,
     Node,
@@ -28,6 +30,7 @@ from emosync.exporters.gltf_animation import (
     limit_active_targets,
 )
 from emosync.exporters.gltf_buffer import ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER, BufferBuilder
+from emosync.exporters.gltf_rotation import continuous_rows
 from emosync.inference.facecurves import FaceCurves
 
 GENERATOR = "EmoSync glTF exporter"
@@ -86,16 +89,56 @@ def skin_material() -> Material:
     return Material(name="EmoSyncSkin", pbrMetallicRoughness=pbr)
 
 
-def build_demo_document(
-    curves: FaceCurves, face: Any, max_active_targets: int | None = None
-) -> tuple[GLTF2, bytes]:
-    """The demo face scene animated by `curves`: the document and its binary buffer."""
-    gltf = GLTF2(asset=Asset(version="2.0", generator=GENERATOR))
-    buffer = BufferBuilder(gltf)
-    gltf.materials.append(skin_material())
-    names = [str(n) for n in face.target_names]
-    head_pivot = np.asarray(face.head_pivot, dtype=np.float64).reshape(3)
+class DemoLayout:
+    """The demo face document for a whole clip, laid out from its first piece: `head` is the
+    buffer's mesh data, `size` the whole buffer's length, and `rows(piece)` gives each
+    piece's animation bytes with their offsets in the buffer, so a long clip is written piece
+    by piece (exporters.gltf.GltfWriter)."""
 
+    def __init__(self, first: FaceCurves, face: Any, max_active_targets: int | None) -> None:
+        gltf = GLTF2(asset=Asset(version="2.0", generator=GENERATOR))
+        buffer = BufferBuilder(gltf)
+        gltf.materials.append(skin_material())
+        self.names = [str(n) for n in face.target_names]
+        self.max_active_targets = max_active_targets
+        eye_nodes = _demo_scene(gltf, buffer, face, self.names)
+        animation = AnimationBuilder(gltf, buffer, first, reserve=True)
+        self.times = animation.times_offset
+        self.weights = animation.reserve_weights([2], len(self.names))
+        # (offset, channel prefix) of each rotation; the last float64 row written, per prefix
+        self.rotations: list[tuple[int, str]] = []
+        if any(f"head{a}" in first.channels for a in ("Yaw", "Pitch", "Roll")):
+            self.rotations.append((animation.reserve_rotation(1), "head"))
+        for node_name, prefix in EYE_NODES.items():
+            has = any(f"{prefix}{a}" in first.channels for a in ("Yaw", "Pitch", "Roll"))
+            if has and node_name in eye_nodes:
+                self.rotations.append((animation.reserve_rotation(eye_nodes[node_name]), prefix))
+        self.last: dict[str, np.ndarray | None] = {prefix: None for _, prefix in self.rotations}
+        animation.finish()
+        self.head = buffer.finish()
+        self.size = buffer.size
+        gltf.buffers = [Buffer(byteLength=self.size)]
+        self.gltf = gltf
+
+    def rows(self, piece: FaceCurves) -> Iterator[tuple[int, bytes]]:
+        """(buffer offset, bytes) of the piece's times, morph weights and rotations."""
+        k = piece.start
+        yield self.times + 4 * k, piece.times.astype(np.float32).tobytes()
+        weights = channel_columns(piece, self.names)
+        weights = limit_active_targets(weights, self.max_active_targets)
+        yield self.weights + 4 * len(self.names) * k, weights.astype(np.float32).tobytes()
+        for offset, prefix in self.rotations:
+            quaternions = angle_quaternions(piece, prefix)
+            assert quaternions is not None  # the channels are there (checked on the first)
+            rows = continuous_rows(quaternions, self.last[prefix])
+            if len(rows):
+                self.last[prefix] = rows[-1]
+            yield offset + 16 * k, rows.astype(np.float32).tobytes()
+
+
+def _demo_scene(gltf: GLTF2, buffer: BufferBuilder, face: Any, names: list[str]) -> dict[str, int]:
+    """The face and eye meshes, nodes and scene; returns the eye nodes by name."""
+    head_pivot = np.asarray(face.head_pivot, dtype=np.float64).reshape(3)
     face_primitive = add_primitive(
         buffer, face.vertices, face.faces, face.normals, face.colors, 0, targets=face.targets
     )
@@ -123,16 +166,4 @@ def build_demo_document(
         gltf.nodes[1].children.append(eye_nodes[eye.name])
     gltf.scenes.append(Scene(name="EmoSync", nodes=[0]))
     gltf.scene = 0
-
-    animation = AnimationBuilder(gltf, buffer, curves)
-    weights = limit_active_targets(channel_columns(curves, names), max_active_targets)
-    animation.add_weights([2], weights)
-    head = angle_quaternions(curves, "head")
-    if head is not None:
-        animation.add_rotation(1, head)
-    for node_name, prefix in EYE_NODES.items():
-        eye = angle_quaternions(curves, prefix)
-        if eye is not None and node_name in eye_nodes:
-            animation.add_rotation(eye_nodes[node_name], eye)
-    animation.finish()
-    return gltf, buffer.finish()
+    return eye_nodes

@@ -74,12 +74,20 @@ def euler_to_quaternions(yaw: np.ndarray, pitch: np.ndarray, roll: np.ndarray) -
 def continuous_unit(q: np.ndarray) -> np.ndarray:
     """Normalise [N, 4] quaternions and flip signs so neighbours stay on one hemisphere
     (glTF LINEAR rotation is a slerp between keys; a sign flip would spin the long way)."""
+    return continuous_rows(q).astype(np.float32)
+
+
+def continuous_rows(q: np.ndarray, previous: np.ndarray | None = None) -> np.ndarray:
+    """continuous_unit in float64, for the rows after `previous` (the float64 last row of the
+    piece before, or None), so a clip written piece by piece gets the same quaternions."""
     q = np.array(q, dtype=np.float64, copy=True)
     q /= np.linalg.norm(q, axis=1, keepdims=True)
+    if previous is not None and len(q) and np.dot(q[0], previous) < 0.0:
+        q[0] = -q[0]
     for i in range(1, len(q)):
         if np.dot(q[i], q[i - 1]) < 0.0:
             q[i] = -q[i]
-    return q.astype(np.float32)
+    return q
 
 
 def matrix_to_quaternion(m: np.ndarray) -> np.ndarray:

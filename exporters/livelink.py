@@ -18,7 +18,7 @@ import numpy as np
 
 from emosync.atomic import check_writable
 from emosync.errors import InputError
-from emosync.exporters.pieces import write_pieces
+from emosync.exporters.pieces import PIECE_ROWS, Opener, TextWriter, write_all
 from emosync.inference.facecurves import FaceCurves, interp_rows
 from emosync.rigs.channels import ARKIT_NAMES, CHANNELS, ROTATION_NAMES, canonical_name, pascal
 
@@ -60,15 +60,19 @@ def livelink_text(curves: FaceCurves) -> str:
 
 
 def livelink_pieces(curves: FaceCurves, rows: int = CSV_ROWS) -> Iterator[str]:
-    """livelink_text in pieces of `rows` lines, so a long clip is written in bounded memory."""
+    """livelink_text in pieces of `rows` lines, so a long clip is written in bounded memory; a
+    piece of a clip (FaceCurves.start) gives its lines, and the header if it is the first."""
     where = {name: i for i, name in enumerate(curves.channels)}
     if not any(name in where for name in ARKIT_NAMES):
         raise InputError("Live Link CSV needs ARKit blendshape channels; these curves have none")
     source = [where.get(name) for name in COLUMN_CHANNELS]
     count = str(len(LIVELINK_COLUMNS))
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(["Timecode", COUNT_HEADERS[0], *LIVELINK_COLUMNS])
-    yield out.getvalue()
+    if curves.start == 0:
+        out = io.StringIO()
+        header = ["Timecode", COUNT_HEADERS[0], *LIVELINK_COLUMNS]
+        csv.writer(out, lineterminator="\n").writerow(header)
+        yield out.getvalue()
+    first = curves.start
     for a in range(0, curves.n_frames, rows):
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
@@ -78,7 +82,7 @@ def livelink_pieces(curves: FaceCurves, rows: int = CSV_ROWS) -> Iterator[str]:
             if i is not None:
                 columns[:, j] = block[:, i]
         for k, row in enumerate(columns):
-            writer.writerow([timecode(a + k, curves.fps), count, *map(_number, row)])
+            writer.writerow([timecode(first + a + k, curves.fps), count, *map(_number, row)])
         yield out.getvalue()
 
 
@@ -90,8 +94,14 @@ def write_livelink_csv(
 ) -> Path:
     """Write `curves` as an Unreal Live Link Face CSV at `path` (atomically, piece by piece);
     `progress` gets (frames written, frames)."""
+    path = Path(path)
     check_writable(path, force=force)
-    return write_pieces(path, livelink_pieces(curves), curves.n_frames, CSV_ROWS, force, progress)
+    return write_all(curves.pieces(PIECE_ROWS), [livelink_opener(path)], force, progress)[0]
+
+
+def livelink_opener(path: Path) -> tuple[Path, str, Opener]:
+    """(path, file mode, opener) of a Live Link CSV output for exporters.pieces.write_all."""
+    return path, "w", lambda f, first: TextWriter(f, livelink_pieces)
 
 
 # --- reading ---------------------------------------------------------------------------------

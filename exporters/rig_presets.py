@@ -15,7 +15,8 @@ VISEME_CHANNELS = tuple(f"viseme_{v}" for v in OCULUS_VISEMES)
 
 
 def apply_rig(curves: FaceCurves, rig: str) -> FaceCurves:
-    """The same animation in the rig's channels; head and eye rotations are kept as they are."""
+    """The same animation in the rig's channels; head and eye rotations are kept as they are.
+    Frame by frame, so it works on a piece of a clip as well."""
     if rig == "arkit":
         return curves
     if rig not in RIGS:
@@ -24,4 +25,5 @@ def apply_rig(curves: FaceCurves, rig: str) -> FaceCurves:
     rotations = curves.values[:, [curves.channels.index(n) for n in ROTATION_NAMES]]
     values = np.concatenate([convert(curves.blendshapes()), rotations], axis=1)
     metadata = {**curves.metadata, "rig": rig}
-    return FaceCurves(curves.fps, values, names + ROTATION_NAMES, metadata)
+    channels = names + ROTATION_NAMES
+    return FaceCurves(curves.fps, values, channels, metadata, curves.start, curves.total)

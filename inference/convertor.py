@@ -16,7 +16,7 @@ Transcripts are not used by this engine.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -506,16 +506,15 @@ def neural_face(
     `emotion`: [F × 7] at 50 fps (F = model frames; shorter tracks hold their last row), one
     state [7], or a callable of times in seconds. The life gains: blink and gaze scale
     life's parts, head scales the model's head rotation."""
-    conv = convertor or shipped_convertor()
-    out = conv.convert(audio.samples, emotion)
-    neutral = None
-    if np.any(emotion_reader(emotion)(0, len(out.curves)) > 0):
-        neutral = conv.convert(audio.samples, np.zeros(N_EMOTIONS, np.float32)).curves
-    energy = frame_energy(audio.samples)
-    model_curves, seal = _model_tracks(conv, out, neutral)
-    del out, neutral
-    n_samples = len(audio.samples)
-    return _face(conv, model_curves, seal, energy, n_samples, emotion, life, seed, fps)
+    blocks = audio_blocks(audio)
+    return FaceCurves.join(neural_face_pieces(blocks, emotion, life, seed, fps, convertor))
+
+
+def audio_blocks(audio: Audio, seconds: float = 30.0) -> Iterator[np.ndarray]:
+    """A clip in memory as the blocks stream_audio would give (multiples of 160 samples)."""
+    x = np.asarray(audio.samples, dtype=np.float32).reshape(-1)
+    block = int(seconds * SAMPLE_RATE)
+    return (x[a : a + block] for a in range(0, x.size, block))
 
 
 def neural_face_blocks(
@@ -527,11 +526,26 @@ def neural_face_blocks(
     convertor: NeuralConvertor | None = None,
     progress: Callable[[float], None] | None = None,
 ) -> FaceCurves:
-    """`neural_face` on a clip that arrives as 16 kHz mono blocks (inference.audio.stream_audio),
-    so the waveform is never held whole: memory grows only with the curves (a few hundred
-    bytes per frame). Blocks whose lengths are multiples of 160 samples (the 30 s blocks of
-    stream_audio) give exactly `neural_face`'s result on the joined audio; `progress` gets the
-    seconds read so far."""
+    """`neural_face` on a clip that arrives as 16 kHz mono blocks (inference.audio.stream_audio):
+    the pieces of neural_face_pieces, joined."""
+    pieces = neural_face_pieces(blocks, emotion, life, seed, fps, convertor, progress)
+    return FaceCurves.join(pieces)
+
+
+def neural_face_pieces(
+    blocks: Iterable[np.ndarray],
+    emotion: EmotionSource,
+    life: LifeSettings | None = None,
+    seed: int = 0,
+    fps: float = MODEL_FPS,
+    convertor: NeuralConvertor | None = None,
+    progress: Callable[[float], None] | None = None,
+) -> Iterator[FaceCurves]:
+    """The neural face of a clip that arrives as 16 kHz mono blocks, as FaceCurves pieces
+    (FaceCurves.start, .total): the waveform is never held whole, and the face at `fps` is
+    made a block of frames at a time. Blocks whose lengths are multiples of 160 samples (the
+    30 s blocks of stream_audio) give the same frames however the clip is cut; `progress` gets
+    the seconds read so far."""
     conv = convertor or shipped_convertor()
     energies: list[np.ndarray] = []
     n_samples = 0
@@ -555,9 +569,10 @@ def neural_face_blocks(
         neutral = outs[1].curves
     del outs
     energy = np.concatenate(energies) if energies else np.zeros(0, np.float32)
+    energies.clear()
     model_curves, seal = _model_tracks(conv, out, neutral)
     del out, neutral  # the raw frames and phone posteriors go before life's whole-clip work
-    return _face(conv, model_curves, seal, energy, n_samples, emotion, life, seed, fps)
+    yield from _face_pieces(conv, model_curves, seal, energy, n_samples, emotion, life, seed, fps)
 
 
 def _model_tracks(
@@ -571,7 +586,7 @@ def _model_tracks(
     return conv.calibrate(smooth_frames(out.curves, SMOOTH_SIGMA), copy=False), seal
 
 
-def _face(
+def _face_pieces(
     conv: NeuralConvertor,
     model_curves: np.ndarray,
     seal: np.ndarray,
@@ -581,30 +596,22 @@ def _face(
     life: LifeSettings | None,
     seed: int,
     fps: float,
-) -> FaceCurves:
+) -> Iterator[FaceCurves]:
     """The face at `fps` from the model's smoothed, calibrated frames, the seal demand (both
-    at MODEL_FPS, from _model_tracks) and the clip's energy track: seals and life."""
+    at MODEL_FPS, from _model_tracks) and the clip's energy track: seals and life, as pieces
+    of _FACE_ROWS frames."""
     settings = life or LifeSettings()
-    n_model = len(model_curves)
     n = max(1, round(n_samples / SAMPLE_RATE * fps))
-    states = emotion_reader(emotion)(0, n_model)
     seal = resample_frames(seal[:, None], n, fps)[:, 0]
     times = np.arange(n) / float(fps)
-    states_at_fps = resample_frames(states, n, fps)
     energy_at_fps = np.interp(times, np.arange(energy.size) / ENERGY_RATE, energy)
+    del times, energy
+    states = _held_states(emotion_reader(emotion)(0, len(model_curves)))
+    states_at_fps = states if len(states) == 1 else resample_frames(states, n, fps)
+    del states
     own_life = LifeSettings(blink=settings.blink, gaze=settings.gaze, head=0.0)
     extra = life_frames(n, fps, energy_at_fps, seal, states_at_fps, own_life, seed=seed)
-
-    # frame by frame from here: a block of rows at a time keeps the float64 work small
-    values = np.empty((n, N_BLENDSHAPES + extra.rotations.shape[1]), np.float32)
-    for a in range(0, n, _FACE_ROWS):
-        b = min(n, a + _FACE_ROWS)
-        curves = resample_frames(model_curves, n, fps, rows=(a, b))
-        weights = add_life(curves[:, :N_BLENDSHAPES], extra.blend[a:b])
-        weights = enforce_seal(weights, seal[a:b])
-        values[a:b, :N_BLENDSHAPES] = np.clip(weights, 0.0, 1.0)
-        values[a:b, N_BLENDSHAPES:] = extra.rotations[a:b]
-        values[a:b, N_BLENDSHAPES : N_BLENDSHAPES + 3] = curves[:, N_BLENDSHAPES:] * settings.head
+    del energy_at_fps, states_at_fps
     metadata = {
         "duration": round(n_samples / SAMPLE_RATE, 6),
         "engine": "neural",
@@ -616,7 +623,25 @@ def _face(
         "lookahead_ms": 10.0 * conv.lookahead,
         "seed": seed,
     }
-    return FaceCurves(float(fps), values, metadata=metadata)
+    for a in range(0, n, _FACE_ROWS):  # frame by frame: a block of rows keeps float64 work small
+        b = min(n, a + _FACE_ROWS)
+        blend, rotations = extra.rows(a, b)
+        curves = resample_frames(model_curves, n, fps, rows=(a, b))
+        weights = add_life(curves[:, :N_BLENDSHAPES], blend)
+        weights = enforce_seal(weights, seal[a:b])
+        values = np.empty((b - a, N_BLENDSHAPES + rotations.shape[1]), np.float32)
+        values[:, :N_BLENDSHAPES] = np.clip(weights, 0.0, 1.0)
+        values[:, N_BLENDSHAPES:] = rotations
+        values[:, N_BLENDSHAPES : N_BLENDSHAPES + 3] = curves[:, N_BLENDSHAPES:] * settings.head
+        yield FaceCurves(float(fps), values, metadata=metadata, start=a, total=n)
+
+
+def _held_states(states: np.ndarray) -> np.ndarray:
+    """An emotion track that holds one state throughout as that one row [1 × 7] (life reads it
+    for every frame), so a long clip keeps no [frames × 7] copy."""
+    if len(states) > 1 and not np.any(states[1:] != states[0]):
+        return states[:1]
+    return states
 
 
 def add_life(weights: np.ndarray, blend: np.ndarray) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,12 +51,19 @@ class FaceCurves:
     `values` is float32 [frames × channels]. Blendshape channels are weights in [0, 1];
     rotation channels are radians. `metadata` holds provenance (source audio, engine, emotion
     timeline, model version) as JSON-serialisable values.
+
+    A long clip travels as pieces, each a FaceCurves: `start` is the clip frame of its first
+    row and `total` the clip's frame count (None: this is the whole clip). Every piece carries
+    the clip's fps, channels and metadata, so a writer can begin with the first piece (see
+    exporters.dispatch.export_pieces); `pieces` cuts a clip, `join` puts one together.
     """
 
     fps: float
     values: np.ndarray
     channels: tuple[str, ...] = CHANNELS
     metadata: dict[str, Any] = field(default_factory=dict)
+    start: int = 0
+    total: int | None = None
 
     def __post_init__(self) -> None:
         self.values = np.ascontiguousarray(self.values, dtype=np.float32)
@@ -67,6 +74,8 @@ class FaceCurves:
             )
         if not self.fps or self.fps <= 0:
             raise ValueError(f"fps must be positive, got {self.fps}")
+        if self.start < 0 or self.start + self.n_frames > self.clip_frames:
+            raise ValueError(f"frames {self.start}+{self.n_frames} are not in {self.clip_frames}")
 
     # --- shape and access -------------------------------------------------------------------
     @property
@@ -78,8 +87,34 @@ class FaceCurves:
         return self.n_frames / self.fps
 
     @property
+    def clip_frames(self) -> int:
+        """Frames of the whole clip this piece belongs to (n_frames for a whole clip)."""
+        return self.n_frames if self.total is None else int(self.total)
+
+    @property
     def times(self) -> np.ndarray:
-        return np.arange(self.n_frames, dtype=np.float64) / self.fps
+        return np.arange(self.start, self.start + self.n_frames, dtype=np.float64) / self.fps
+
+    def pieces(self, rows: int) -> Iterator[FaceCurves]:
+        """This whole clip as pieces of `rows` frames (views of its values)."""
+        for a in range(0, max(1, self.n_frames), rows):
+            yield FaceCurves(
+                self.fps, self.values[a : a + rows], self.channels, self.metadata, a, self.n_frames
+            )
+
+    @classmethod
+    def join(cls, pieces: Iterable[FaceCurves]) -> FaceCurves:
+        """The whole clip from its pieces, in order (each piece's rows copied once)."""
+        values: np.ndarray | None = None
+        first: FaceCurves | None = None
+        for piece in pieces:
+            if values is None:
+                first = piece
+                values = np.empty((piece.clip_frames, len(piece.channels)), np.float32)
+            values[piece.start : piece.start + piece.n_frames] = piece.values
+        if first is None or values is None:
+            raise ValueError("no pieces to join")
+        return cls(first.fps, values, first.channels, first.metadata)
 
     def channel(self, name: str) -> np.ndarray:
         return self.values[:, self.channels.index(name)]
@@ -91,7 +126,8 @@ class FaceCurves:
         return self.values[:, :N_BLENDSHAPES]
 
     def copy(self) -> FaceCurves:
-        return FaceCurves(self.fps, self.values.copy(), self.channels, copy.deepcopy(self.metadata))
+        meta = copy.deepcopy(self.metadata)
+        return FaceCurves(self.fps, self.values.copy(), self.channels, meta, self.start, self.total)
 
     # --- time operations ---------------------------------------------------------------------
     def resample(self, fps: float) -> FaceCurves:
@@ -146,13 +182,17 @@ class FaceCurves:
 
     def json_pieces(self, rows: int = JSON_ROWS) -> Iterator[str]:
         """`to_json`'s text in pieces of `rows` frames, so writing a long clip never holds all
-        its frames as Python floats (about 30 bytes each) nor the whole text."""
-        head = json.dumps(self._header(), separators=(",", ":"))
-        yield head[:-1] + ',"frames":['
+        its frames as Python floats (about 30 bytes each) nor the whole text. A piece of a
+        clip gives its part of the clip's text: the head with its first frame, the end with
+        its last."""
+        if self.start == 0:
+            head = json.dumps(self._header(), separators=(",", ":"))
+            yield head[:-1] + ',"frames":['
         for a in range(0, self.n_frames, rows):
             text = json.dumps(_rounded(self.values[a : a + rows]).tolist(), separators=(",", ":"))
-            yield ("," if a else "") + text[1:-1]
-        yield "]}"
+            yield ("," if self.start + a else "") + text[1:-1]
+        if self.start + self.n_frames == self.clip_frames:
+            yield "]}"
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaceCurves:

@@ -69,8 +69,43 @@ class LifeSettings:
 
 @dataclass
 class Life:
-    blend: np.ndarray  # [F × 52]: eyeBlink*, eyeLook*; zero elsewhere
-    rotations: np.ndarray  # [F × 9] radians, ROTATION_NAMES order
+    """Life's tracks for a clip, kept compact (a few numbers per frame): `rows(a, b)` gives the
+    blendshape and rotation rows of frames a..b-1, `blend` and `rotations` the whole clip."""
+
+    n_frames: int
+    blink: np.ndarray | None  # [F] lid closure, None with blinks off
+    gaze: tuple[np.ndarray, np.ndarray] | None  # eye yaw, pitch [F] each, None with gaze off
+    head: np.ndarray | None  # [F × 3] yaw, pitch, roll, None with the head off
+
+    def rows(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frames a..b-1: blendshapes [k × 52] float32 (eyeBlink*, eyeLook*; zero elsewhere)
+        and rotations [k × 9] float32 radians (ROTATION_NAMES order)."""
+        b = min(b, self.n_frames)
+        k = max(0, b - a)
+        blend = np.zeros((k, N_BLENDSHAPES), dtype=np.float32)
+        rotations = np.zeros((k, len(ROTATION_NAMES)), dtype=np.float64)
+        if self.blink is not None:
+            blend[:, _B["eyeBlinkLeft"]] = blend[:, _B["eyeBlinkRight"]] = self.blink[a:b]
+        if self.gaze is not None:
+            yaw, pitch = self.gaze[0][a:b], self.gaze[1][a:b]
+            for side in ("left", "right"):
+                rotations[:, _R[f"{side}EyeYaw"]] = yaw
+                rotations[:, _R[f"{side}EyePitch"]] = pitch
+            for name, weight in look_weights(yaw, pitch).items():
+                blend[:, _B[name]] += weight
+        if self.head is not None:
+            rotations[:, :3] = self.head[a:b]
+        return blend, rotations.astype(np.float32)
+
+    @property
+    def blend(self) -> np.ndarray:
+        """[F × 52] float32: eyeBlink*, eyeLook*; zero elsewhere."""
+        return self.rows(0, self.n_frames)[0]
+
+    @property
+    def rotations(self) -> np.ndarray:
+        """[F × 9] float32 radians, ROTATION_NAMES order."""
+        return self.rows(0, self.n_frames)[1]
 
 
 @dataclass
@@ -95,7 +130,8 @@ def life_frames(
     """Blinks, gaze and head motion for a clip of `n_frames` at `fps`.
 
     `energy_db`: speech energy per frame (dBFS); `seal`: lip seal per frame (0 open .. 1
-    sealed, e.g. during a bilabial); `emotion`: per-frame emotion states [F × 7] (or one [7]).
+    sealed, e.g. during a bilabial); `emotion`: per-frame emotion states [F × 7], or one state
+    held throughout ([7] or [1 × 7]: read for every frame without a whole-clip copy).
     """
     settings = settings or LifeSettings()
     n = int(n_frames)
@@ -103,27 +139,22 @@ def life_frames(
     seal_track = _track(seal, n, "seal")
     states = np.asarray(emotion, dtype=np.float64)
     if states.ndim == 1:
-        states = np.tile(states, (n, 1))
-    if states.shape != (n, N_EMOTIONS):
+        states = states[None]
+    if states.shape not in ((n, N_EMOTIONS), (1, N_EMOTIONS)):
         raise ValueError(f"emotion must be [{n} × {N_EMOTIONS}], got {states.shape}")
     speech = analyse_speech(energy, fps)
+    del energy
 
-    blend = np.zeros((n, N_BLENDSHAPES), dtype=np.float32)  # 10 of 52 columns used
-    rotations = np.zeros((n, len(ROTATION_NAMES)), dtype=np.float64)
-    blink = np.zeros(n)
+    blink = gaze = head = None
     if settings.blink > 0:
         blink = blink_track(n, fps, seal_track, states, speech, settings.blink, _rng(seed, 1))
-        blend[:, _B["eyeBlinkLeft"]] = blend[:, _B["eyeBlinkRight"]] = blink
+    del seal_track
     if settings.gaze > 0:
-        yaw, pitch = gaze_track(n, fps, states, blink, settings.gaze, _rng(seed, 2))
-        for side in ("left", "right"):
-            rotations[:, _R[f"{side}EyeYaw"]] = yaw
-            rotations[:, _R[f"{side}EyePitch"]] = pitch
-        for name, weight in look_weights(yaw, pitch).items():  # no [F × 52] float64 copy
-            blend[:, _B[name]] += weight
+        closed = blink if blink is not None else np.zeros(n)
+        gaze = gaze_track(n, fps, states, closed, settings.gaze, _rng(seed, 2))
     if settings.head > 0:
-        rotations[:, :3] = head_track(n, fps, states, speech, settings.head, _rng(seed, 3))
-    return Life(blend, rotations.astype(np.float32))
+        head = head_track(n, fps, states, speech, settings.head, _rng(seed, 3))
+    return Life(n, blink, gaze, head)
 
 
 # --- speech -----------------------------------------------------------------------------------
@@ -222,7 +253,7 @@ def _blink_triggers(
 ) -> np.ndarray:
     """Frames where a blink is likely: phrase starts and large emotion changes."""
     lag = max(1, round(0.3 * fps))
-    change = np.zeros(len(states))
+    change = np.zeros(len(states))  # a held state (one row) never changes
     if len(states) > lag:
         change[lag:] = np.linalg.norm(states[lag:] - states[:-lag], axis=1)
     rising = (change >= EMOTION_CHANGE) & (np.concatenate([[0.0], change[:-1]]) < EMOTION_CHANGE)
@@ -260,10 +291,12 @@ def gaze_track(
     with the eyes rolling slightly down during blinks and a downcast gaze when sad."""
     yaw, pitch = np.zeros(n), np.zeros(n)
     fear, sad = states[:, _E["fear"]], states[:, _E["sad"]]
+    last = len(states) - 1  # one row: a state held throughout
     pos = np.zeros(2)
     frame = 0
     while frame < n:
-        pace = 1.0 - 0.35 * min(fear[frame], 1.0) + 0.3 * min(sad[frame], 1.0)
+        row = min(frame, last)
+        pace = 1.0 - 0.35 * min(fear[row], 1.0) + 0.3 * min(sad[row], 1.0)
         hold = float(np.clip(rng.lognormal(math.log(0.75), 0.5) * pace, 0.3, 2.0))
         end = min(n, frame + max(1, round(hold * fps)))
         yaw[frame:end], pitch[frame:end] = pos

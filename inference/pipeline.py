@@ -26,9 +26,9 @@ from emosync.inference.audio import (
 from emosync.inference.compose import compose
 from emosync.inference.convertor import (
     MODEL_FPS,
+    audio_blocks,
     model_available,
-    neural_face,
-    neural_face_blocks,
+    neural_face_pieces,
 )
 from emosync.inference.emotion_condition import read_emotion
 from emosync.inference.emotion_text import check_feeling
@@ -76,6 +76,16 @@ def animate(
     source: str | Path | Audio, options: AnimateOptions, progress: Progress | None = None
 ) -> FaceCurves:
     """Animate one clip. Raises InputError for anything the user can fix."""
+    return FaceCurves.join(animate_pieces(source, options, progress))
+
+
+def animate_pieces(
+    source: str | Path | Audio, options: AnimateOptions, progress: Progress | None = None
+) -> Iterator[FaceCurves]:
+    """`animate`'s clip as FaceCurves pieces (FaceCurves.start, .total) made a block of frames
+    at a time, so a long clip is never held whole (exporters.dispatch.export_pieces writes
+    them as they come). Every piece carries the clip's metadata. The work starts at the first
+    piece, which raises InputError for anything the user can fix."""
     engine = resolve_engine(options.engine, options.transcript)
     if not 1.0 <= options.fps <= 240.0:
         raise InputError(f"fps must be between 1 and 240, got {options.fps:g}")
@@ -84,9 +94,10 @@ def animate(
     emotion_warnings = [*audio_warnings, *emotion_warnings]
     emotion_warnings += input_warnings(timeline, source, info)
     if engine == "neural":
-        return _animate_neural(
+        yield from _animate_neural(
             source, info, options, timeline, expression, emotion_warnings, progress
         )
+        return
     transcript = (options.transcript or "").strip() or None
     try:  # "auto" never runs recognition: a transcript that does not fit goes to the neural engine
         alignment, energy, duration, name = _align_source(
@@ -100,7 +111,8 @@ def animate(
             ) from None
         warnings = [*emotion_warnings, f"{mismatch}; used the neural engine, which hears the audio"]
         neural = replace(options, transcript=None)
-        return _animate_neural(source, info, neural, timeline, expression, warnings, progress)
+        yield from _animate_neural(source, info, neural, timeline, expression, warnings, progress)
+        return
 
     n_frames = max(1, round(duration * options.fps))
     emotion = emotion_track(timeline, options.intensity, n_frames, options.fps)
@@ -110,8 +122,7 @@ def animate(
     life = life_frames(
         n_frames, options.fps, energy_frames, art.seal, emotion, options.life, seed=options.seed
     )
-    weights = _compose_rows(art, pose, life.blend)
-    values = np.concatenate([weights, life.rotations], axis=1)
+    del energy_frames, emotion
     source_audio = str(source) if not isinstance(source, Audio) else (source.path or "")
     metadata = _clip_metadata(
         name,
@@ -125,7 +136,12 @@ def animate(
         alignment=alignment.method,
         model_version=f"phonetic-{__version__}",
     )
-    return FaceCurves(float(options.fps), values, metadata=metadata)
+    for a in range(0, n_frames, COMPOSE_ROWS):  # compose works frame by frame
+        b = min(n_frames, a + COMPOSE_ROWS)
+        blend, rotations = life.rows(a, b)
+        weights = _compose_rows(art, pose, blend, a, b)
+        values = np.concatenate([weights, rotations], axis=1)
+        yield FaceCurves(float(options.fps), values, metadata=metadata, start=a, total=n_frames)
 
 
 def _clip_metadata(
@@ -193,52 +209,59 @@ def _animate_neural(
     expression: np.ndarray | None,
     warnings: list[str],
     progress: Progress | None = None,
-) -> FaceCurves:
+) -> Iterator[FaceCurves]:
     """The ONNX convertor hears the audio itself: no alignment, and a transcript is not used.
     A file is decoded block by block into the model (memory does not hold the waveform)."""
     if isinstance(source, Audio) or info is None:
         audio = source if isinstance(source, Audio) else load_audio(source)
         n_model = max(1, round(audio.duration * MODEL_FPS))
-        emotion = emotion_track(timeline, options.intensity, n_model, MODEL_FPS)
-        face = neural_face(audio, emotion, options.life, options.seed, options.fps)
-        path = audio.path
+        blocks, path, report = audio_blocks(audio), audio.path, None
     else:
         # the 16 kHz length stream_audio will give, from the header: ceil(frames · 16k / rate)
         frames = round(info.duration * info.source_rate)
         n16 = -(-frames * SAMPLE_RATE // info.source_rate)
         n_model = max(1, round(n16 / SAMPLE_RATE * MODEL_FPS))
-        emotion = emotion_track(timeline, options.intensity, n_model, MODEL_FPS)
         total = n16 / SAMPLE_RATE
         report = (lambda done: progress(min(done, total), total)) if progress else None
         if report:
             report(0.0)
-        face = neural_face_blocks(
-            stream_audio(source), emotion, options.life, options.seed, options.fps,
-            progress=report,
-        )  # fmt: skip
-        path = str(source)
-    values = face.values
-    if expression is not None or any(s.expression is not None for s in timeline.segments):
-        values[:, :N_BLENDSHAPES] = _blend_expressions(
-            values[:, :N_BLENDSHAPES], expression, timeline, options.fps
-        )
+        blocks, path = stream_audio(source), str(source)
+    emotion = emotion_track(timeline, options.intensity, n_model, MODEL_FPS)
+    pieces = neural_face_pieces(
+        blocks, emotion, options.life, options.seed, options.fps, progress=report
+    )
     if options.transcript:
         warnings = [*warnings, "the neural engine hears the audio; the transcript was not used"]
     name = Path(path).stem if path else "clip"
-    # neural_face's own metadata says duration, engine, transcript (none) and the model
-    metadata = _clip_metadata(name, path or "", timeline, options, warnings, **face.metadata)
-    return FaceCurves(float(face.fps), values, metadata=metadata)
+    copied = expression is not None or any(s.expression is not None for s in timeline.segments)
+    metadata: dict[str, Any] | None = None
+    for piece in pieces:
+        if metadata is None:  # neural_face's own metadata says duration, engine, model, …
+            metadata = _clip_metadata(name, path or "", timeline, options, warnings,
+                                      **piece.metadata)  # fmt: skip
+        if copied:
+            piece.values[:, :N_BLENDSHAPES] = _blend_expressions(
+                piece.values[:, :N_BLENDSHAPES], expression, timeline, options.fps, piece.start
+            )
+        piece.metadata = metadata
+        yield piece
 
 
 def _blend_expressions(
-    pose: np.ndarray, expression: np.ndarray | None, timeline: EmotionTimeline, fps: float
+    pose: np.ndarray,
+    expression: np.ndarray | None,
+    timeline: EmotionTimeline,
+    fps: float,
+    start: int = 0,
 ) -> np.ndarray:
-    """Copied expressions (a whole-clip one and per-segment ones) on top of the pose."""
+    """Copied expressions (a whole-clip one and per-segment ones) on top of the pose, whose
+    first row is clip frame `start`."""
     if expression is not None:
         pose = blend_expression(pose, expression)
     for seg in timeline.segments:
         if seg.expression is not None:
-            lo, hi = round(seg.start * fps), round(seg.end * fps)
+            lo = min(len(pose), max(0, round(seg.start * fps) - start))
+            hi = min(len(pose), max(0, round(seg.end * fps) - start))
             pose[lo:hi] = blend_expression(pose[lo:hi], seg.expression)
     return pose
 
@@ -331,16 +354,14 @@ def _align_streamed(
     return alignment, energy, n_samples / SAMPLE_RATE, path.stem
 
 
-def _compose_rows(art: Articulation, pose: np.ndarray, blend: np.ndarray) -> np.ndarray:
-    """compose() a block of frames at a time (it works frame by frame), so its float64
-    copies stay small on long clips: [frames × 52] float32."""
-    out = np.empty((art.n_frames, N_BLENDSHAPES), np.float32)
-    for a in range(0, art.n_frames, COMPOSE_ROWS):
-        rows = slice(a, a + COMPOSE_ROWS)
-        speech = None if art.speech is None else art.speech[rows]
-        part = Articulation(art.weights[rows], art.seal[rows], art.labiodental[rows], speech)
-        out[rows] = compose(part, pose[rows], blend[rows])
-    return out
+def _compose_rows(
+    art: Articulation, pose: np.ndarray, blend: np.ndarray, a: int, b: int
+) -> np.ndarray:
+    """compose() on frames a..b-1 (`blend`: life's rows for them): [b - a × 52] float32."""
+    rows = slice(a, b)
+    speech = None if art.speech is None else art.speech[rows]
+    part = Articulation(art.weights[rows], art.seal[rows], art.labiodental[rows], speech)
+    return compose(part, pose[rows], blend)
 
 
 def _resample_track(track: np.ndarray, rate: float, n_frames: int, fps: float) -> np.ndarray:

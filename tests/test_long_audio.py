@@ -16,10 +16,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from gltf_validate import node_available, problems, validate
 
 from emosync.cli import progress
 from emosync.errors import InputError
-from emosync.exporters.livelink import livelink_pieces, read_livelink_csv, write_livelink_csv
+from emosync.exporters.dispatch import export, export_pieces, read
+from emosync.exporters.livelink import (
+    livelink_pieces,
+    livelink_text,
+    read_livelink_csv,
+    write_livelink_csv,
+)
 from emosync.inference.audio import (
     SAMPLE_RATE,
     check_audible,
@@ -189,6 +196,89 @@ def test_livelink_csv_in_pieces_round_trips(tmp_path: Path) -> None:
     assert seen[-1] == (9000.0, 9000.0)
     back = read_livelink_csv(path)
     np.testing.assert_array_equal(back.values, c.values)
+
+
+# --- outputs written from pieces ---------------------------------------------------------------
+
+
+def _clip(n: int) -> FaceCurves:
+    """Curves with moving head and eyes (so the quaternion sign carry is exercised)."""
+    c = _curves(n)
+    t = np.arange(n) / 60.0
+    for k in range(52, 61):  # rotations sweep through a full turn and back
+        c.values[:, k] = (np.pi * np.sin(t * (0.3 + 0.1 * k))).astype(np.float32)
+    return c
+
+
+def _reference(curves: FaceCurves, path: Path) -> bytes | str:
+    """What the format holds for the whole clip, made without the piece writers."""
+    if path.suffix == ".npz":
+        return ""  # compared by value below
+    if path.suffix == ".json":
+        return json.dumps(curves.to_dict(), separators=(",", ":"))
+    if path.suffix == ".csv":
+        return livelink_text(curves)
+    one = path.with_name(f"one{path.suffix}")  # the glTF from a single piece of the whole clip
+    export_pieces([curves], [one])
+    return one.read_bytes()
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".csv", ".json", ".glb", ".gltf"])
+def test_a_clip_written_in_pieces_equals_the_whole_clip(tmp_path: Path, suffix: str) -> None:
+    """Pieces of odd sizes (not the writers' own 4,096) give the file the whole clip gives."""
+    curves = _clip(10_000)
+    sizes = [1, 999, 4096, 4904]
+    starts = np.cumsum([0, *sizes[:-1]])
+    pieces = [
+        FaceCurves(60.0, curves.values[a : a + k], curves.channels, curves.metadata, a, 10_000)
+        for a, k in zip(starts.tolist(), sizes, strict=True)
+    ]
+    out = tmp_path / f"out{suffix}"
+    seen: list[float] = []
+    export_pieces(iter(pieces), [out], progress=lambda d, t: seen.append(d))
+    assert seen == [0.0, 1.0, 1000.0, 5096.0, 10000.0]
+    if suffix == ".npz":
+        with np.load(out) as z:
+            assert list(z.keys()) == ["values", "fps", "channels", "metadata"]
+            np.testing.assert_array_equal(z["values"], curves.values)
+            assert json.loads(str(z["metadata"])) == curves.metadata
+        assert read(out).values.shape == (10_000, 61)
+        return
+    ref = _reference(curves, out)
+    assert (out.read_bytes() if suffix in (".glb", ".gltf") else out.read_text()) == ref
+    if suffix in (".glb", ".gltf"):
+        got = read(out)
+        np.testing.assert_array_equal(got.blendshapes(), curves.blendshapes())
+        if node_available():
+            report = validate(out)
+            assert report["issues"]["numErrors"] == 0, problems(report)
+
+
+def test_several_outputs_from_one_pass_and_none_on_failure(tmp_path: Path) -> None:
+    curves = _clip(5000)
+    outs = [tmp_path / f"all{s}" for s in (".npz", ".csv", ".json", ".glb")]
+    made = []
+
+    def pieces():  # the pieces are made once, while all four files are written
+        for piece in curves.pieces(1234):
+            made.append(piece.start)
+            yield piece
+
+    export_pieces(pieces(), outs)
+    assert made == [0, 1234, 2468, 3702, 4936]
+    for out in outs:
+        single = tmp_path / f"single{out.suffix}"
+        export(curves, single)
+        if out.suffix == ".npz":
+            np.testing.assert_array_equal(read(out).values, read(single).values)
+        else:
+            assert out.read_bytes() == single.read_bytes()
+    # a failure midway (here: pieces that stop short) leaves no file and no temporary
+    fresh = [tmp_path / "sub" / f"x{s}" for s in (".npz", ".csv", ".json", ".glb")]
+    fresh[0].parent.mkdir()
+    with pytest.raises(ValueError, match="ended at frame"):
+        export_pieces(list(curves.pieces(1000))[:3], fresh)
+    assert list(fresh[0].parent.iterdir()) == []
 
 
 # --- progress lines ----------------------------------------------------------------------------
