@@ -145,7 +145,9 @@ def lip_closure(points: np.ndarray) -> np.ndarray:
     moves = np.concatenate([0.5 * gap, -0.5 * gap])
     dist = np.linalg.norm(points[:, None, :2] - seeds[None], axis=2)  # [478, 18]
     nearest = dist.argmin(axis=1)
-    fall = np.exp(-((dist[np.arange(len(points)), nearest] / (LIP_SPREAD * width)) ** 2))
+    near = dist[np.arange(len(points)), nearest] / (LIP_SPREAD * width)
+    floor = np.exp(-4.0)  # nothing moves beyond twice the spread
+    fall = np.clip((np.exp(-(near**2)) - floor) / (1.0 - floor), 0.0, 1.0)
     out = moves[nearest] * fall[:, None]
     out[upper], out[lower] = 0.5 * gap, -0.5 * gap
     return out

@@ -32,6 +32,7 @@ class MouthShape:
     lower_jaw: np.ndarray  # the lower lip line at rest moved with the jaw: the lower teeth
     width: float  # mouth width at rest, pixels
     tongue_out: float = 0.0
+    tint: np.ndarray | None = None  # [3] the photo's light on the face (max channel 1)
 
 
 def paint_mouth(frame: np.ndarray, shape: MouthShape) -> None:
@@ -73,7 +74,7 @@ def _render_patch(
     h, w = (y1 - y0) * ss, (x1 - x0) * ss
     mask = np.zeros((h, w), np.uint8)
     pts = np.round(((polygon - [x0, y0]) * ss + (ss - 1) / 2) * 16).astype(np.int32)
-    cv2.fillPoly(mask, [pts], 255, cv2.LINE_AA, 4)
+    cv2.fillPoly(mask, [pts], (255,), cv2.LINE_AA, 4)
     inside = mask.astype(np.float32) / 255.0
     ys, xs = np.mgrid[0:h, 0:w].astype(np.float32)
     px = x0 + (xs - (ss - 1) / 2) / ss
@@ -99,7 +100,9 @@ def _render_patch(
     blur = max(0.12 * min(gap, width * 0.3) * ss, 1.0)
     soft = cv2.GaussianBlur(inside, (0, 0), blur)
     depth = np.clip((soft - 0.5) * 2.0, 0.0, 1.0)  # 0 at the lips, 1 deep inside
-    light = float(np.clip(gap / (0.2 * width), 0.6, 1.0))
+    light = float(np.clip(gap / (0.2 * width), 0.7, 1.0))
+    if shape.tint is not None:
+        light = light * (0.55 + 0.45 * shape.tint)
 
     colour = CAVITY_EDGE * (1 - depth[..., None]) + CAVITY * depth[..., None]
     tongue_centre = lower_jaw - (0.06 - 0.08 * shape.tongue_out) * width

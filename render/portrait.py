@@ -84,7 +84,7 @@ def load_portrait(source: str | Path | np.ndarray, name: str | None = None) -> P
     lm = faces[index].landmarks
     height, width = image.shape[:2]
     # mediapipe: x, y in [0, 1] of the width and height, z in units of the width
-    points = lm[:N_TRACKED] * np.array([width, height, width], dtype=np.float64)
+    points = np.asarray(lm[:N_TRACKED], dtype=np.float64) * [width, height, width]
     points[:, :2] -= 0.5  # normalised 0..1 spans the pixels' outer edges; OpenCV indexes centres
     return Portrait(image, points, label, (warning,) if warning else ())
 

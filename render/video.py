@@ -79,12 +79,22 @@ class PortraitRenderer:
         self.motion: FaceMotion = face_motion(self.portrait.points)
         self.mesh: WarpMesh = build_mesh(self.portrait.points, width, height)
         self.warper = Warper(self.portrait.image, self.mesh)
+        self._tint = light_tint(self.portrait)
         ring = self.mesh.ring
         self._ring3 = np.concatenate([ring, np.full((len(ring), 1), self.motion.pivot[2])], 1)
 
     @property
     def size(self) -> tuple[int, int]:
         return self.portrait.width, self.portrait.height
+
+    @property
+    def head_box(self) -> tuple[int, int, int, int]:
+        """A square x0, y0, x1, y1 around the head (inside the frame where it fits)."""
+        oval = self.portrait.points[list(lm.FACE_OVAL), :2]
+        centre = 0.5 * (oval.min(axis=0) + oval.max(axis=0))
+        side = min(1.6 * float((oval.max(axis=0) - oval.min(axis=0)).max()), *self.size)
+        x0, y0 = np.clip(np.round(centre - side / 2), 0, np.array(self.size) - side).astype(int)
+        return int(x0), int(y0), int(x0 + side), int(y0 + side)
 
     def frame(self, weights: np.ndarray, rotations: np.ndarray) -> np.ndarray:
         """One RGB uint8 frame for ARKit `weights` [52] and `rotations` [9] (radians)."""
@@ -113,7 +123,24 @@ class PortraitRenderer:
             lower_jaw=self.motion.rigid(jaw, rotations)[:, :2],
             width=self.motion.mouth_width,
             tongue_out=float(np.clip(weights[ARKIT_NAMES.index("tongueOut")], 0.0, 1.0)),
+            tint=self._tint,
         )
+
+
+def light_tint(portrait: Portrait) -> np.ndarray:
+    """The colour of the light on the face [3] (max channel 1): the median of the cheeks'
+    pixels, so the painted teeth and tongue sit in the photo's light."""
+    samples = []
+    for a, b in ((50, 205), (280, 425)):  # the cheeks: between the eye's foot and the jaw
+        x0, y0 = np.floor(np.minimum(portrait.points[a, :2], portrait.points[b, :2])).astype(int)
+        x1, y1 = np.ceil(np.maximum(portrait.points[a, :2], portrait.points[b, :2])).astype(int)
+        patch = portrait.image[max(y0, 0) : max(y1, 1), max(x0, 0) : max(x1, 1)]
+        samples.append(patch.reshape(-1, 3))
+    pixels = np.concatenate(samples).astype(np.float64)
+    if len(pixels) == 0:
+        return np.ones(3)
+    colour = np.median(pixels, axis=0) + 1.0
+    return colour / colour.max()
 
 
 def frame_channels(curves: FaceCurves) -> tuple[np.ndarray, np.ndarray]:
@@ -191,7 +218,8 @@ def write_video(
     in as AAC from time 0 (cut or padded with silence to the curves' length), atomically.
 
     `fps` resamples the curves first (default: theirs; at most MAX_FPS); `strip` also writes a
-    PNG of STRIP_FRAMES evenly spaced frames; `progress` gets (frames done, frames)."""
+    PNG of STRIP_FRAMES evenly spaced frames, cropped to the head; `progress` gets (frames done,
+    frames)."""
     out = check_writable(out_path, force=force)
     strip_path = check_writable(strip, force=force) if strip is not None else None
     if fps is not None:
@@ -247,7 +275,8 @@ def _feed(
         for i in range(n):
             image = renderer.frame(weights[i], rotations[i])
             if i in keep:
-                kept.append(image)
+                x0, y0, x1, y1 = renderer.head_box
+                kept.append(image[y0:y1, x0:x1])
             proc.stdin.write(image.tobytes())  # type: ignore[union-attr]
             if progress is not None:
                 progress(float(i + 1), float(n))
@@ -259,7 +288,7 @@ def _feed(
 
 
 def strip_sheet(frames: list[np.ndarray]) -> np.ndarray:
-    """Frames side by side, each at most STRIP_HEIGHT pixels high."""
+    """Frames side by side, each scaled to at most STRIP_HEIGHT pixels high."""
     import cv2
 
     height, width = frames[0].shape[:2]

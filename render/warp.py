@@ -67,7 +67,7 @@ def delaunay(points: np.ndarray) -> np.ndarray:
     subdiv = cv2.Subdiv2D((int(lo[0]), int(lo[1]), int(hi[0] - lo[0]), int(hi[1] - lo[1])))
     for p in points:
         subdiv.insert((float(p[0]), float(p[1])))
-    corners = subdiv.getTriangleList().reshape(-1, 3, 2)
+    corners = np.asarray(subdiv.getTriangleList()).reshape(-1, 3, 2)
     inside = ((corners >= lo) & (corners <= hi)).all(axis=(1, 2))
     corners = corners[inside]
     dist = np.linalg.norm(corners.reshape(-1, 1, 2) - points[None], axis=2)
@@ -100,7 +100,7 @@ class Warper:
         corners = np.round((dest[tri] - [x0, y0]) * (1 << SUBPIXEL)).astype(np.int32)
         order = np.argsort(-depth[tri].mean(axis=1), kind="stable")
         for t in order:
-            cv2.fillConvexPoly(ids, corners[t], int(t), cv2.LINE_8, SUBPIXEL)
+            cv2.fillConvexPoly(ids, corners[t], (int(t),), cv2.LINE_8, SUBPIXEL)
         affine = self._affines(dest).astype(np.float32)  # [T, 6]
         xs, ys = self._grid
         hit = ids >= 0
