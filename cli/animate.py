@@ -17,6 +17,12 @@ from emosync.cli.flame_option import add_flame_options, check_flame_args, flame_
 from emosync.cli.life_option import add_life_options
 from emosync.cli.output_option import add_output_option
 from emosync.cli.progress import ProgressBar
+from emosync.cli.render import (
+    add_portrait_options,
+    portrait_from,
+    video_outputs,
+    write_portrait_video,
+)
 from emosync.errors import InputError
 from emosync.exporters.dispatch import check_outputs, export_pieces
 from emosync.exporters.flame import FlameRig, write_flame_outputs
@@ -68,6 +74,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "--mesh", metavar="GLB", help="for .glb/.gltf: your mesh with ARKit morph targets"
     )
     add_life_options(p)
+    add_portrait_options(p)  # with an -o OUT.mp4: a talking portrait video of the photo
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
     p.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     p.set_defaults(run=run)
@@ -91,20 +98,22 @@ def stdin_audio(value: str) -> Iterator[str]:
         yield str(path)
 
 
-def checked_outputs(args: argparse.Namespace) -> list[Path]:
-    """The output paths, each with a known format, writable, named once and fit for the rig."""
-    outputs = [Path(o) for o in args.output]
+def checked_outputs(args: argparse.Namespace) -> tuple[list[Path], list[Path]]:
+    """The output paths, each with a known format, writable, named once and fit for the rig;
+    and apart, the portrait video (.mp4 with --portrait)."""
+    videos = video_outputs(args)
+    outputs = [Path(o) for o in args.output if Path(o) not in videos]
     check_outputs(outputs, force=args.force)
     check_flame_args(args, outputs)
     if args.rig == "flame" and args.mesh:
         raise InputError("--rig flame animates your FLAME model; --mesh does not apply")
     if args.rig != "flame":
         check_rig_outputs(args.rig, outputs, args.mesh)
-    return outputs
+    return outputs, videos
 
 
 def run(args: argparse.Namespace) -> int:
-    outputs = checked_outputs(args)
+    outputs, videos = checked_outputs(args)
     options = animate_options(
         transcript=args.transcript,
         emotion=args.emotion,
@@ -124,16 +133,22 @@ def run(args: argparse.Namespace) -> int:
     if args.mesh and not Path(args.mesh).is_file():
         raise InputError(f"mesh {args.mesh} not found")
     flame = flame_rig(args)  # loaded and fitted before the (longer) animation
+    portrait = portrait_from(args) if videos else None  # tracked before it too
     with stdin_audio(args.audio) as audio:
         pieces = animate_pieces(audio, options, progress=ProgressBar("animating"))
         first = next(pieces)  # the clip's analysis is done here: its warnings are known
         for warning in first.metadata.get("warnings", []):
             print(f"emosync: warning: {warning}", file=sys.stderr)
         clip = itertools.chain([first], pieces)  # the face is made as the outputs are written
-        if flame is not None:
-            write_flame(FaceCurves.join(clip), outputs, flame, args)
-        else:
-            write_outputs(clip, outputs, args)
+        with atomic_set():  # the video and the other outputs: all or none
+            if portrait is not None:
+                curves = FaceCurves.join(clip)
+                write_portrait_video(curves, portrait, videos[0], audio, args)
+                clip = iter([curves])
+            if flame is not None:
+                write_flame(FaceCurves.join(clip), outputs, flame, args)
+            elif outputs:
+                write_outputs(clip, outputs, args)
     return 0
 
 

@@ -70,6 +70,20 @@ def check_video_args(outputs: list[Path], args: argparse.Namespace) -> None:
         )
 
 
+def video_outputs(args: argparse.Namespace) -> list[Path]:
+    """animate's video output, checked: the .mp4 among -o when --portrait is given (an .mp4
+    without --portrait is an unknown output format there)."""
+    if args.portrait is None:
+        if args.size is not None or args.strip is not None:
+            raise InputError("--size and --strip go with --portrait (a portrait video)")
+        return []
+    videos = [Path(o) for o in args.output if Path(o).suffix.lower() == VIDEO_SUFFIX]
+    if not videos:
+        raise InputError("--portrait makes a video: add an output named *.mp4 (-o talk.mp4)")
+    check_video_args(videos, args)
+    return videos
+
+
 def portrait_from(args: argparse.Namespace) -> Portrait:
     """The tracked --portrait; its warnings (several faces) go to stderr."""
     portrait = load_portrait(args.portrait)
