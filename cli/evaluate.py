@@ -48,6 +48,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="with --engines on a corpus: the first N clips of each speaker (by file name)",
     )
+    p.add_argument(
+        "--convertor",
+        metavar="ONNX",
+        help="with --engines: the neural engines read this convertor model instead of the "
+        "shipped one (a training candidate)",
+    )
     p.add_argument("--fps", type=float, default=60.0)
     p.add_argument("--json", metavar="OUT", help="also write the report as JSON")
     p.add_argument("--force", action="store_true", help="overwrite the JSON report")
@@ -92,6 +98,8 @@ def _compare(folder: Path, args: argparse.Namespace, emotions) -> dict:
     )
 
     engines = tuple(e.strip() for e in args.engines.split(",") if e.strip())
+    if args.convertor and not Path(args.convertor).is_file():
+        raise InputError(f"--convertor {args.convertor}: no such model file")
     unknown = [e for e in engines if e not in ENGINES]
     if not engines or unknown:
         raise InputError(f"--engines takes a comma list of {', '.join(ENGINES)}")
@@ -105,6 +113,7 @@ def _compare(folder: Path, args: argparse.Namespace, emotions) -> dict:
         splits=_names(args.split) or CORPUS_SPLITS,
         languages=_names(args.language),
         per_speaker=args.per_speaker,
+        convertor=args.convertor,
     )
     print(format_comparison(report))
     return report

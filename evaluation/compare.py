@@ -412,10 +412,12 @@ def compare_dir(
     splits: Sequence[str] = CORPUS_SPLITS,
     languages: Sequence[str] = (),
     per_speaker: int | None = None,
+    convertor: str | Path | None = None,
 ) -> dict[str, Any]:
     """`emosync eval DIR --engine ...`: the clips of DIR (`X.wav` + `X.txt`; or, when there are
     none, corpus clips of `splits` and `languages`) scored per engine. `lipreader`: a path, None
-    for the shipped one when present, False for none."""
+    for the shipped one when present, False for none. `convertor`: the neural engines' model file
+    (None: the shipped one)."""
     root = Path(path)
     if _has_transcripts(root):
         clips = transcript_clips(root)
@@ -423,11 +425,18 @@ def compare_dir(
         clips = corpus_clips(root, splits, languages, per_speaker)
     if not clips:
         raise InputError(f"no X.wav + X.txt pairs and no held-out corpus clips in {root}")
+    neural = None
+    if convertor is not None and {"neural", "neural-phones"} & set(engines):
+        from emosync.inference.convertor import NeuralConvertor
+
+        neural = NeuralConvertor(convertor)
     report = compare_clips(
         clips, engines, emotions, intensity, fps, use_transcript, _lipreader(lipreader),
-        progress=progress,
+        convertor=neural, progress=progress,
     )  # fmt: skip
     report["dir"] = str(root)
+    if convertor is not None:
+        report["convertor"] = str(convertor)
     return report
 
 

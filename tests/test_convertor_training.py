@@ -162,3 +162,50 @@ def test_augmented_windows_line_up_with_the_cached_features(corpus):
     np.testing.assert_allclose(mel[3:-3], cached[3:-3], atol=1e-3)
     noisy = WindowSampler([clip], 50, np.random.default_rng(1), augment, augment_strength=1.0)
     assert noisy._augmented_mel(clip, start, 50).shape == (100, 80)
+
+
+def test_warm_start_reads_an_exported_convertor_back(tmp_path):
+    """The shipped model has no torch checkpoint: its ONNX weights (some renamed by the
+    exporter) are read back into a Convertor that computes the same curves."""
+    from emosync.training.convertor.warm_start import load_weights
+
+    torch.manual_seed(5)
+    model = Convertor(ConvertorConfig(channels=32, film_hidden=8)).eval()
+    with torch.no_grad():
+        for block in model.encoder.blocks:  # non-trivial norms, so a swap would show
+            block.norm.weight.uniform_(0.5, 1.5)
+            block.norm.bias.uniform_(-0.2, 0.2)
+    model.set_mel_stats(torch.full((80,), -45.0), torch.full((80,), 21.0))
+    export_models(model, LipReader().eval(), tmp_path, {"clips": 0}, "test")
+    cfg, state = load_weights(tmp_path / "convertor.onnx")
+    assert cfg == model.cfg
+    for key, value in model.state_dict().items():
+        np.testing.assert_allclose(state[key].numpy(), value.numpy(), atol=1e-6, err_msg=key)
+
+
+def test_fine_tuning_from_an_onnx_model_with_corpus_shares(corpus, tmp_path):
+    start = tmp_path / "start"
+    torch.manual_seed(6)
+    export_models(Convertor(ConvertorConfig(channels=32, film_hidden=8)), LipReader(), start,
+                  {"clips": 0}, "test")  # fmt: skip
+    out = tmp_path / "tuned"
+    args = ["--corpus", str(corpus), "--config", "tiny", "--out", str(out), "--shares", "1"]
+    args += ["--init", str(start / "convertor.onnx"), "--lr", "1e-4", "--val", str(corpus)]
+    args += ["--log", str(tmp_path / "log.md")]
+    summary = train.main(args)
+    assert np.isfinite(summary["train_curve"])
+    model = load_model(out / "convertor.onnx", "convertor")
+    assert model.meta_json("architecture")["channels"] == 32  # the start file's, not tiny's 48
+    assert model.meta_json("training_data")["init"] == str(start / "convertor.onnx")
+
+
+def test_corpus_shares_decide_which_corpus_windows_come_from(corpus):
+    clips = load_corpus(corpus)
+    only = WindowSampler(clips, 20, np.random.default_rng(0), shares={str(corpus): 1.0})
+    assert np.allclose(only.probability, 1.0 / len(clips))
+    clips[0].meta["corpus"] = "elsewhere"
+    skewed = WindowSampler(clips, 20, np.random.default_rng(0), shares={"elsewhere": 1.0})
+    assert {clips[int(i)].id for i in np.nonzero(skewed.probability)[0]} == {clips[0].id}
+    assert set(skewed.batch(6).text_id.tolist()) <= {clips[0].text_id, *[c.text_id for c in clips]}
+    with pytest.raises(ValueError):
+        WindowSampler(clips, 20, np.random.default_rng(0), shares={"nowhere": 1.0})

@@ -291,6 +291,37 @@ def test_g722_codec_round_trip_keeps_length_and_speech_band():
     assert _band_energy(y, 450, 550) > 0.5 * _band_energy(x, 450, 550)
 
 
+@pytest.mark.parametrize("rate", aug.LOW_RATES)
+def test_low_rate_channel_keeps_the_band_below_its_nyquist_only(rate):
+    x = _tone(1000.0) + _tone(0.49 * rate + 300.0)
+    y = aug.low_rate(x, SR, rate)
+    assert len(y) == len(x) and y.dtype == np.float32
+    top = 0.49 * rate + 300.0
+    assert _band_energy(y, top - 50, top + 50) < 0.01 * _band_energy(x, top - 50, top + 50)
+    assert _band_energy(y, 950, 1050) > 0.8 * _band_energy(x, 950, 1050)
+
+
+def test_mp3_round_trip_stays_aligned_with_the_input():
+    t = np.arange(SR) / SR
+    x = (_tone(300.0) * (t > 0.4) * (t < 0.6)).astype(np.float32)  # a 0.2 s burst
+    y = aug.mp3(x, SR, 11025, "32k")
+    assert len(y) == len(x) and np.isfinite(y).all()
+    env_x, env_y = np.abs(x) > 0.05, np.abs(y) > 0.05
+    # the encoder's ~0.1 s delay is cut: the burst starts and ends within 2 ms of the input's
+    assert abs(np.argmax(env_y) - np.argmax(env_x)) < 0.002 * SR
+    assert abs(len(y) - np.argmax(env_y[::-1]) - (len(x) - np.argmax(env_x[::-1]))) < 0.002 * SR
+
+
+def test_channel_draws_each_kind_and_keeps_the_length():
+    x = _tone(200.0) + _tone(6500.0)
+    highs = []
+    for seed in range(12):
+        y = aug.channel(x, SR, np.random.default_rng(seed))
+        assert len(y) == len(x) and np.isfinite(y).all()
+        highs.append(_band_energy(y, 6400, 6600) / _band_energy(x, 6400, 6600))
+    assert min(highs) < 0.01 < max(highs)  # some channels cut 6.5 kHz, a wide low-pass keeps it
+
+
 def test_prosody_is_recorded(built):
     _, records, specs = built
     for record, spec in zip(records, specs, strict=True):

@@ -115,3 +115,33 @@ def test_eval_command_rejects_unknown_engines(tmp_path: Path, capsys) -> None:
 
     assert main(["eval", str(tmp_path), "--engines", "phonetic,magic"]) == 2
     assert "--engines takes" in capsys.readouterr().err
+
+
+@needs_package
+def test_eval_reads_a_candidate_convertor(three_prompts: Path, tmp_path: Path, capsys) -> None:
+    """--convertor points the neural engine at another model file (a training candidate): the
+    shipped file copied elsewhere scores the same; a missing or broken file is one error line."""
+    import json
+    import shutil
+
+    from emosync.cli.main import main
+    from emosync.inference.onnx_model import asset_path
+
+    candidate = tmp_path / "cand"
+    candidate.mkdir()
+    for name in ("convertor.onnx", "MANIFEST.json"):
+        shutil.copy(asset_path(name), candidate / name)
+    base = ["eval", str(three_prompts), "--engines", "neural", "--no-transcript"]
+    assert main([*base, "--json", str(tmp_path / "a.json")]) == 0
+    model = str(candidate / "convertor.onnx")
+    assert main([*base, "--convertor", model, "--json", str(tmp_path / "b.json")]) == 0
+    shipped, other = (json.loads((tmp_path / f"{n}.json").read_text()) for n in "ab")
+    assert other["convertor"] == model and "convertor" not in shipped
+    assert other["engines"]["neural"]["scores"] == shipped["engines"]["neural"]["scores"]
+    capsys.readouterr()
+    assert main([*base, "--convertor", str(tmp_path / "none.onnx")]) == 2
+    assert "no such model file" in capsys.readouterr().err
+    (candidate / "convertor.onnx").write_bytes(b"not a model")
+    assert main([*base, "--convertor", model]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("emosync: error:")

@@ -104,10 +104,13 @@ def load_corpus(
     for entry in read_index(root):
         if entry.get("split", "train") not in splits or str(entry["id"]) in skip:
             continue
+        if not entry.get("kept", True):  # a real-speech clip its build's filter dropped
+            continue
         sub = (root / entry["path"]).parent if "path" in entry else root
         if not (sub / f"{entry['id']}.npz").exists():
             sub = _find_clip_folder(root, str(entry["id"]))
         clip = load_clip(sub, entry)
+        clip.meta["corpus"] = str(root)
         if clip.n_frames >= 4:
             clips.append(clip)
     return clips
@@ -157,7 +160,11 @@ class Batch:
 
 
 class WindowSampler:
-    """Random training windows of `frames` output frames; batches pair clips of one text."""
+    """Random training windows of `frames` output frames; batches pair clips of one text.
+
+    `shares` ({corpus root: share}) draws each window's clip first by the corpus it came from
+    (clip.meta["corpus"], set by train.py), so a small real-speech corpus is not drowned by a
+    large synthetic one; without it every clip is equally likely."""
 
     def __init__(
         self,
@@ -167,14 +174,17 @@ class WindowSampler:
         augment: Callable | None = None,
         augment_share: float = 0.3,
         augment_strength: float = 1.0,
+        shares: dict[str, float] | None = None,
     ):
         self.frames = frames
         self.rng = rng
         self.augment = augment
         self.augment_share = augment_share
         self.augment_strength = augment_strength
+        self.shares = shares
         self.by_text: dict[int, list[int]] = {}
         self.clips = []
+        self.probability: np.ndarray | None = None
         self.add(clips)
 
     def add(self, clips: list[Clip]) -> None:
@@ -182,12 +192,22 @@ class WindowSampler:
         for clip in clips:
             self.by_text.setdefault(clip.text_id, []).append(len(self.clips))
             self.clips.append(clip)
+        if self.shares:
+            groups = [str(c.meta.get("corpus", "")) for c in self.clips]
+            counts = {g: groups.count(g) for g in set(groups)}
+            weight = np.array([self.shares.get(g, 0.0) / counts[g] for g in groups])
+            if weight.sum() <= 0:
+                raise ValueError(f"no clips in the corpora given shares: {sorted(self.shares)}")
+            self.probability = weight / weight.sum()
 
     def batch(self, size: int, audio: bool = True) -> Batch:
         """`size` windows; audio=False skips augmentation (for models that read curves only)."""
         chosen: list[int] = []
         while len(chosen) < size:
-            first = int(self.rng.integers(len(self.clips)))
+            if self.probability is None:
+                first = int(self.rng.integers(len(self.clips)))
+            else:
+                first = int(self.rng.choice(len(self.clips), p=self.probability))
             chosen.append(first)
             partners = [j for j in self.by_text[self.clips[first].text_id] if j != first]
             if partners and len(chosen) < size:

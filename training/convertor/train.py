@@ -45,6 +45,7 @@ from emosync.training.convertor.model import (
     LipReader,
     count_params,
 )
+from emosync.training.convertor.warm_start import load_weights
 
 REPO = Path(__file__).resolve().parents[2]
 RESCAN_SECONDS = 300.0
@@ -59,6 +60,7 @@ class TrainConfig:
     frames: int  # output frames per training window (50 fps)
     lr: float = 2e-3
     minutes: float = 0.0  # wall-clock cap for phase 2 (0 = none)
+    warmup: int = 50  # learning-rate warm-up steps
     threads: int = 2
     device: str = "cpu"
     weights: dict[str, float] = field(
@@ -220,10 +222,15 @@ def train_convertor(
     device: torch.device,
     rng: np.random.Generator,
     rescan: list[Path] | None = None,
+    init: dict[str, torch.Tensor] | None = None,
 ) -> tuple[Convertor, dict]:
+    """Phase 2. `init`: start from these weights (their mel normalisation is kept)."""
     model = Convertor(cfg.model).to(device)
-    mean, std = mel_stats(sampler.clips)
-    model.set_mel_stats(torch.from_numpy(mean).to(device), torch.from_numpy(std).to(device))
+    if init is None:
+        mean, std = mel_stats(sampler.clips)
+        model.set_mel_stats(torch.from_numpy(mean).to(device), torch.from_numpy(std).to(device))
+    else:
+        model.load_state_dict(init)
     projector = ContrastiveProjector(cfg.model.channels).to(device)
     params = [*model.parameters(), *projector.parameters()]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=1e-4)
@@ -236,7 +243,7 @@ def train_convertor(
         if cfg.minutes:
             progress = max(progress, (time.monotonic() - start) / 60.0 / cfg.minutes)
         for group in opt.param_groups:
-            group["lr"] = learning_rate(cfg.lr, step, progress)
+            group["lr"] = learning_rate(cfg.lr, step, progress, cfg.warmup)
         b = to_device(sampler.batch(cfg.batch), device)
         new_emotion = torch.from_numpy(random_emotions(len(b.mel), rng)).to(device)
         parts = convertor_losses(model, projector, reader, classifier, b, new_emotion)
@@ -326,6 +333,26 @@ def _parser() -> argparse.ArgumentParser:
         "--threads", type=int, help="torch threads (1 is much faster on a shared, busy CPU)"
     )
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, help="peak learning rate (default: the config's)")
+    parser.add_argument(
+        "--init",
+        type=Path,
+        help="start the convertor from these weights: a .pt checkpoint or a convertor.onnx "
+        "(fine-tuning; the architecture is the file's, the config gives the schedule)",
+    )
+    parser.add_argument(
+        "--shares",
+        type=float,
+        nargs="+",
+        help="sampling share of each --corpus folder (default: every clip equally likely)",
+    )
+    parser.add_argument(
+        "--val",
+        type=Path,
+        nargs="+",
+        help="folders whose val split scores and calibrates the model (default: the --corpus "
+        "folders; leave a held-out real-speech val split out of calibration to compare on it)",
+    )
     parser.add_argument(
         "--rescan", action="store_true", help="pick up clips of a corpus still being built"
     )
@@ -344,6 +371,8 @@ def _config(args: argparse.Namespace) -> TrainConfig:
         overrides["steps"] = args.steps
     if args.threads is not None:
         overrides["threads"] = args.threads
+    if args.lr is not None:
+        overrides["lr"] = args.lr
     if overrides:
         cfg = TrainConfig(**{**cfg.__dict__, **overrides})
     return cfg
@@ -362,20 +391,34 @@ def main(argv: list[str] | None = None) -> dict:
     clips = [c for folder in args.corpus for c in load_corpus(folder, ("train",))]
     if not clips:
         raise SystemExit(f"no training clips in {args.corpus}")
-    val = [c for folder in args.corpus for c in load_corpus(folder, ("val",))]
+    val = [c for folder in (args.val or args.corpus) for c in load_corpus(folder, ("val",))]
     val = val or clips[: max(1, len(clips) // 10)]
     augment = load_augment()
     log(f"{len(clips)} train clips, {len(val)} val clips, augmentation: {augment is not None}")
-    sampler = WindowSampler(clips, cfg.frames, rng, augment=augment)
+    shares = None
+    if args.shares:
+        if len(args.shares) != len(args.corpus):
+            raise SystemExit("--shares takes one number per --corpus folder")
+        shares = {str(Path(f)): w for f, w in zip(args.corpus, args.shares, strict=True)}
+    sampler = WindowSampler(clips, cfg.frames, rng, augment=augment, shares=shares)
+    init = None
+    if args.init:
+        arch, init = load_weights(args.init)
+        cfg = TrainConfig(**{**cfg.__dict__, "model": arch})
+        log(f"warm start from {args.init}")
     reader, classifier, reader_stats = train_readers(sampler, cfg, device)
     rescan = list(args.corpus) if args.rescan else None
-    model, summary = train_convertor(sampler, val, reader, classifier, cfg, device, rng, rescan)
+    model, summary = train_convertor(
+        sampler, val, reader, classifier, cfg, device, rng, rescan, init
+    )
     summary = {**reader_stats, **summary, "augmentation": augment is not None}
 
     clips = sampler.clips
     corpus = corpus_summary(clips, " + ".join(str(p) for p in args.corpus))
     summary["total_minutes"] = round((time.monotonic() - began) / 60.0, 2)
     provenance = {**corpus, "config": args.config, "seed": args.seed}
+    if args.init:
+        provenance["init"] = str(args.init)
     files = export_models(
         model.cpu(), reader.cpu(), args.out, provenance, command, force=args.force
     )

@@ -2,7 +2,9 @@
 
 `augment(samples, sr, rng, strength)` applies a random chain of length-preserving changes:
 pitch/formant shift, room reverberation, additive noise at an SNR, telephone band-limiting with
-mu-law (G.711) coding, and a level change. Labels stay aligned because the length is kept.
+mu-law (G.711) coding, a real channel (low-pass at 3.5-8 kHz, a low sample rate, or an MP3 round
+trip: real recordings reach the model band-limited, games at 11 kHz MP3) and a level change.
+Labels stay aligned because the length is kept.
 `speed` changes the length (and so the timing): a dataloader that uses it must stretch the
 labels by the same factor (`stretch_frames`).
 """
@@ -15,6 +17,9 @@ import numpy as np
 
 SNRS_DB = (5.0, 10.0, 20.0, 30.0)
 TELEPHONE_BAND = (300.0, 3400.0)
+LOW_PASS_HZ = (3500.0, 8000.0)  # the top of real channels: 8 kHz files to full-band 16 kHz
+LOW_RATES = (8000, 11025, 12000)  # sample rates real speech is stored at (games: 11025)
+MP3_BITRATES = ("16k", "24k", "32k", "48k")
 
 
 def _as_float(samples: np.ndarray) -> np.ndarray:
@@ -194,6 +199,55 @@ def ffmpeg_codec(samples: np.ndarray, sr: int, codec: str = "g722") -> np.ndarra
     return np.pad(y, (0, max(0, len(x) - len(y))))[: len(x)]
 
 
+def low_rate(samples: np.ndarray, sr: int, rate: int) -> np.ndarray:
+    """Audio that was stored at `rate` Hz and brought back to `sr`: nothing above rate / 2."""
+    x = band_limit(samples, sr, 0.0, 0.47 * rate)
+    narrow = _interp_read(x, np.arange(0, len(x), sr / rate))
+    back = np.interp(np.arange(len(x)) * rate / sr, np.arange(len(narrow)), narrow)
+    return band_limit(back, sr, 0.0, 0.47 * rate)
+
+
+def _lag(reference: np.ndarray, delayed: np.ndarray, most: int) -> int:
+    """Samples by which `delayed` trails `reference` (0..most, FFT cross-correlation)."""
+    size = 1 << int(np.ceil(np.log2(len(reference) + len(delayed))))
+    corr = np.fft.irfft(np.fft.rfft(delayed, size) * np.conj(np.fft.rfft(reference, size)), size)
+    return int(np.argmax(corr[: most + 1]))
+
+
+def mp3(samples: np.ndarray, sr: int, rate: int = 11025, bitrate: str = "24k") -> np.ndarray:
+    """Round trip through an MP3 encoder (LAME, in imageio-ffmpeg's ffmpeg) at `rate` Hz and
+    `bitrate`, the way game and web speech is stored; the encoder's delay (about 0.1 s) is
+    found by cross-correlation and cut, so the labels stay aligned. Same length as the input."""
+    from imageio_ffmpeg import get_ffmpeg_exe
+
+    x = np.clip(_as_float(samples), -1.0, 1.0)
+    if len(x) == 0:
+        return x.astype(np.float32)
+    exe = get_ffmpeg_exe()
+    raw = ["-f", "s16le", "-ar", str(sr), "-ac", "1"]
+    enc = [exe, "-v", "error", *raw, "-i", "-", "-ar", str(rate), "-c:a", "libmp3lame"]
+    pcm = (x * 32767.0).astype("<i2").tobytes()
+    coded = subprocess.run(
+        [*enc, "-b:a", bitrate, "-f", "mp3", "-"], input=pcm, capture_output=True, check=True
+    )
+    dec = [exe, "-v", "error", "-f", "mp3", "-i", "-", "-ar", str(sr), *raw[:1], "s16le", "-"]
+    out = subprocess.run(dec, input=coded.stdout, capture_output=True, check=True).stdout
+    y = np.frombuffer(out, dtype="<i2").astype(np.float64) / 32768.0
+    shift = _lag(x, y, min(len(y) - 1, int(0.2 * sr)))
+    y = y[shift:]
+    return np.pad(y, (0, max(0, len(x) - len(y))))[: len(x)].astype(np.float32)
+
+
+def channel(samples: np.ndarray, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """One random real-world channel: a low-pass at 3.5-8 kHz, a low sample rate, or MP3."""
+    roll = rng.random()
+    if roll < 0.45:
+        return band_limit(samples, sr, 0.0, float(rng.uniform(*LOW_PASS_HZ)))
+    if roll < 0.8:
+        return low_rate(samples, sr, int(rng.choice(LOW_RATES)))
+    return mp3(samples, sr, int(rng.choice(LOW_RATES)), str(rng.choice(MP3_BITRATES)))
+
+
 def change_level(samples: np.ndarray, gain_db: float) -> np.ndarray:
     """Scale by `gain_db`, clipping at full scale like a real input chain would."""
     return np.clip(_as_float(samples) * 10.0 ** (gain_db / 20.0), -1.0, 1.0).astype(np.float32)
@@ -223,6 +277,8 @@ def augment(
     if chance(0.5):
         snr = float(rng.choice(SNRS_DB)) / max(s, 0.5)
         x = add_noise(x, rng, snr)
+    if chance(0.4):
+        x = channel(x, sr, rng)
     if chance(0.5):
         x = change_level(x, float(rng.uniform(-18.0, 6.0) * s))
     return np.nan_to_num(x).astype(np.float32)
