@@ -94,13 +94,49 @@ def make_inputs(folder: Path) -> None:
     happy = np.eye(7)[4]  # a rendered demo face: mediapipe finds it
     write_png(folder / "face.png", render(load_demo_face(), pose_for(happy), None, (320, 320)))
     (folder / "folder.json").mkdir()
+    make_portraits(folder)
+
+
+def make_portraits(folder: Path) -> None:
+    """Photos for --portrait (scikit-image's astronaut) and a short curves file to drive them."""
+    import cv2
+    from PIL import Image
+    from skimage.data import astronaut
+
+    from emosync.inference.facecurves import FaceCurves
+    from emosync.rigs.channels import CHANNELS, INDEX
+
+    photo = astronaut()  # RGB
+    cv2.imwrite(str(folder / "photo.jpg"), photo[:, :, ::-1])
+    cv2.imwrite(str(folder / "grey.png"), photo.mean(axis=2).astype(np.uint8))
+    alpha = np.full(photo.shape[:2], 255, np.uint8)
+    alpha[:60] = 0
+    cv2.imwrite(str(folder / "rgba.png"), np.dstack([photo[:, :, ::-1], alpha]))
+    turned = Image.fromarray(np.ascontiguousarray(np.rot90(photo)))
+    exif = turned.getexif()
+    exif[0x0112] = 6  # shown rotated 90° clockwise
+    turned.save(folder / "exif.jpg", quality=92, exif=exif.tobytes())
+    head = photo[0:280, 90:370]  # two heads side by side, the right one smaller
+    second = np.zeros_like(head)
+    second[30:254, 28:252] = cv2.resize(head, (224, 224))
+    cv2.imwrite(str(folder / "two.jpg"), np.concatenate([head, second], 1)[:, :, ::-1])
+    cv2.imwrite(str(folder / "small.png"), cv2.resize(photo, (200, 200))[:, :, ::-1])
+    (folder / "photo_text.jpg").write_text("not a photo")
+    (folder / "huge.png").write_bytes(_png_header(40000, 40000))
+    values = np.zeros((6, len(CHANNELS)), np.float32)
+    values[:, INDEX["jawOpen"]] = np.linspace(0, 0.6, 6)
+    (folder / "short.json").write_text(FaceCurves(30.0, values).to_json())
 
 
 def _noise_png(rng: np.random.Generator) -> bytes:
-    import zlib
-
     height = width = 96
     rows = b"".join(b"\0" + rng.bytes(width * 3) for _ in range(height))
+    return _png_header(width, height, rows)
+
+
+def _png_header(width: int, height: int, rows: bytes = b"") -> bytes:
+    """A PNG of `width` × `height` with `rows` as its (maybe too short) pixel data."""
+    import zlib
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
@@ -326,6 +362,75 @@ CASES = [
     ),
     Case("preview of an unknown suffix", ["preview", AUDIO, "-o", "p.png"], "suffix must be"),
     Case("unknown option", ["animate", AUDIO, "-o", "o.json", "--colour", "red"], "unrecognized"),
+    # portraits (emosync render, animate --portrait)
+    Case(
+        "portrait not an image",
+        ["render", f"{I}/short.json", "--portrait", f"{I}/photo_text.jpg", "-o", "v.mp4"],
+        "is not an image",
+    ),
+    Case(
+        "portrait without a face",
+        ["render", f"{I}/short.json", "--portrait", f"{I}/noise.png", "-o", "v.mp4"],
+        "no face found",
+    ),
+    Case(
+        "portrait face too small",
+        ["render", f"{I}/short.json", "--portrait", f"{I}/small.png", "-o", "v.mp4"],
+        "needs at least 64 px",
+    ),
+    Case(
+        "portrait too large to decode",
+        ["render", f"{I}/short.json", "--portrait", f"{I}/huge.png", "-o", "v.mp4"],
+        "too large",
+    ),
+    Case(
+        "portrait missing",
+        ["render", f"{I}/short.json", "--portrait", "nope.jpg", "-o", "v.mp4"],
+        "not found",
+    ),
+    Case(
+        "portrait video not MP4",
+        ["render", f"{I}/short.json", "--portrait", f"{I}/photo.jpg", "-o", "v.gif"],
+        "*.mp4",
+    ),
+    Case(
+        "portrait video too big",
+        [
+            "render",
+            f"{I}/short.json",
+            "--portrait",
+            f"{I}/photo.jpg",
+            "-o",
+            "v.mp4",
+            "--size",
+            "2048",
+        ],
+        "--size must be between",
+    ),
+    Case(
+        "portrait audio corrupt",
+        [
+            "render",
+            f"{I}/short.json",
+            "--portrait",
+            f"{I}/photo.jpg",
+            "-o",
+            "v.mp4",
+            "--audio",
+            f"{I}/corrupt.wav",
+        ],
+        "corrupt.wav",
+    ),
+    Case(
+        "animate portrait without an MP4",
+        ["animate", AUDIO, "-o", "o.json", "--portrait", f"{I}/photo.jpg"],
+        "add an output named *.mp4",
+    ),
+    Case(
+        "animate portrait without a face",
+        ["animate", AUDIO, "-o", "o.mp4", "--portrait", f"{I}/noise.png"],
+        "no face found",
+    ),
     # successes that must warn, once per cause, and nothing else
     Case(
         "timeline past the clip's end",
@@ -336,6 +441,31 @@ CASES = [
     ),
     Case(
         "photo with a face (no TFLite lines)", ["emotion", "--image", f"{I}/face.png"], "", code=0
+    ),
+    Case(
+        "portrait in grey",
+        ["render", f"{I}/short.json", "--portrait", f"{I}/grey.png", "-o", "v.mp4", "-q"],
+        "",
+        code=0,
+    ),
+    Case(
+        "portrait with alpha",
+        ["render", f"{I}/short.json", "--portrait", f"{I}/rgba.png", "-o", "v.mp4", "-q"],
+        "",
+        code=0,
+    ),
+    Case(
+        "portrait EXIF-rotated",
+        ["render", f"{I}/short.json", "--portrait", f"{I}/exif.jpg", "-o", "v.mp4", "-q"],
+        "",
+        code=0,
+    ),
+    Case(
+        "portrait with two faces",
+        ["render", f"{I}/short.json", "--portrait", f"{I}/two.jpg", "-o", "v.mp4", "-q"],
+        "used face",
+        code=0,
+        warnings=1,
     ),
     Case(
         "mesh without head or eye nodes",
