@@ -17,14 +17,24 @@ import numpy as np
 from emosync.atomic import atomic_write_bytes
 from emosync.inference.facecurves import FaceCurves
 from emosync.rigs.channels import ROTATION_NAMES
-from emosync.rigs.demo_face import DemoFace, deform, load_demo_face, vertex_normals
+from emosync.rigs.demo_face import (
+    SKINLESS_UV,
+    DemoFace,
+    deform,
+    load_demo_face,
+    vertex_normals,
+    wrinkle_darkening,
+)
 
 BACKGROUND_TOP = np.array([0.16, 0.17, 0.19])  # linear RGB
 BACKGROUND_BOTTOM = np.array([0.05, 0.05, 0.06])
-LIGHTS = (  # direction toward the light (normalised at use), linear intensity
-    (np.array([-0.45, 0.55, 0.75]), 0.85),
-    (np.array([0.6, 0.1, 0.55]), 0.30),
-    (np.array([0.0, -0.3, 1.0]), 0.12),
+# Direction toward the light (normalised at use), linear intensity. A frontal key a little
+# above and to the side, as portrait photographs (and FER2013's faces) are mostly lit: a key
+# from higher up and further aside shades the cheeks and mouth corners so that every face
+# looked like smiling to an outside expression classifier (docs/face.md).
+LIGHTS = (
+    (np.array([-0.3, 0.3, 1.0]), 0.9),
+    (np.array([0.6, 0.1, 0.55]), 0.15),
 )
 AMBIENT = 0.16
 SPECULAR = 0.10
@@ -182,6 +192,14 @@ def render(
     point = np.einsum("nk,nkc->nc", b, positions[corners])
     normal = np.einsum("nk,nkc->nc", b, normals[corners])
     color = np.einsum("nk,nkc->nc", b, colors[corners])
+    if face.uv is not None and face.wrinkle_targets:
+        uv = np.full((len(positions), 2), SKINLESS_UV)
+        uv[: len(face.uv)] = face.uv
+        w = np.zeros(len(face.target_names)) if weights is None else weights
+        color = (
+            color
+            * (1.0 - wrinkle_darkening(face, w, np.einsum("nk,nkc->nc", b, uv[corners])))[:, None]
+        )
     view = eye - point
     view /= np.linalg.norm(view, axis=1, keepdims=True)
     image[hit] = _shade(normal, color, view)

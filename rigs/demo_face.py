@@ -5,6 +5,11 @@ Coordinates are metres in the glTF frame: +Y up, +Z toward the viewer, +X the su
 The first `N_LANDMARKS` vertices are mediapipe face-mesh landmarks in mediapipe's numbering
 (13/14 inner lips, 159/145 and 386/374 eyelids, ...), so the target fields can be read on any
 tracked face with the same topology.
+
+Expression wrinkles (furrows between lowered brows, forehead lines, the sneer's nose wrinkles,
+nasolabial and marionette folds, chin dimpling, ...) are grey-scale maps in the neutral face's
+frontal projection (`uv`), one per wrinkling target; a renderer darkens the skin's colour by the
+frame's weights times the maps (`wrinkle_darkening`), as game engines blend wrinkle maps.
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ class DemoFace:
     eyes: list[EyeMesh]  # EyeLeft, EyeRight
     head_pivot: np.ndarray  # float32 [3], the neck
     jaw_pivot: np.ndarray  # float32 [3], below the ears
+    uv: np.ndarray | None = None  # float32 [V, 2] in [0, 1] on the skin, SKINLESS_UV elsewhere
+    wrinkle_maps: np.ndarray | None = None  # float32 [M, R, R], darkening 0..1 at weight 1
+    wrinkle_targets: tuple[int, ...] = ()  # [M] the target index of each map
 
 
 def vertex_normals(vertices: np.ndarray, faces: np.ndarray) -> np.ndarray:
@@ -68,6 +76,34 @@ def deform(face: DemoFace, weights: np.ndarray) -> np.ndarray:
         return face.vertices.copy()
     delta = np.tensordot(w[active], face.targets[active], axes=1)
     return (face.vertices + delta).astype(np.float32)
+
+
+MAX_DARKENING = 0.85  # the most a sum of wrinkles darkens the skin
+# uv of vertices without skin (mouth, teeth, sockets, eyes): far enough outside [0, 1] that a
+# triangle joining them to the skin interpolates to no wrinkle except right at the skin's edge
+SKINLESS_UV = -10.0
+
+
+def wrinkle_darkening(face: DemoFace, weights: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """How much the wrinkles of a frame with `weights` [52] darken the skin at points `uv` [n, 2]
+    (0 = not at all, at most MAX_DARKENING); points outside [0, 1]² are skin-less (eyes, mouth)."""
+    uv = np.asarray(uv, dtype=np.float32).reshape(-1, 2)
+    dark = np.zeros(len(uv), dtype=np.float32)
+    if face.wrinkle_maps is None or not face.wrinkle_targets:
+        return dark
+    w = np.asarray(weights, dtype=np.float32).reshape(-1)
+    active = [m for m, k in enumerate(face.wrinkle_targets) if w[k] > 1e-3]
+    if not active:
+        return dark
+    res = face.wrinkle_maps.shape[1]
+    inside = (uv >= 0).all(axis=1) & (uv <= 1).all(axis=1)
+    cols = np.clip((uv[inside, 0] * res).astype(np.int64), 0, res - 1)
+    rows = np.clip((uv[inside, 1] * res).astype(np.int64), 0, res - 1)
+    total = np.zeros(len(cols), dtype=np.float32)
+    for m in active:
+        total += w[face.wrinkle_targets[m]] * face.wrinkle_maps[m][rows, cols]
+    dark[inside] = np.clip(total, 0.0, MAX_DARKENING)
+    return dark
 
 
 def weights_from(values: dict[str, float]) -> np.ndarray:
@@ -114,4 +150,7 @@ def load_demo_face() -> DemoFace:
         eyes=eyes,
         head_pivot=d["head_pivot"].astype(np.float32),
         jaw_pivot=d["jaw_pivot"].astype(np.float32),
+        uv=d["uv"].astype(np.float32),
+        wrinkle_maps=d["wrinkle_maps"].astype(np.float32) / 255.0,
+        wrinkle_targets=tuple(names.index(str(n)) for n in d["wrinkle_targets"]),
     )

@@ -7,11 +7,14 @@ import pytest
 
 from emosync.rigs.channels import ARKIT_NAMES
 from emosync.rigs.demo_face import (
+    MAX_DARKENING,
     N_LANDMARKS,
+    SKINLESS_UV,
     deform,
     load_demo_face,
     vertex_normals,
     weights_from,
+    wrinkle_darkening,
 )
 from emosync.rigs.mouth import SEAL_GAP, lip_gap
 
@@ -210,3 +213,61 @@ def test_press_thins_the_lips_and_inner_brow_lifts_more_than_the_tail(face):
     assert press[0, 1] < -1 * MM and press[17, 1] > 1 * MM  # outer lip edges close in
     up = face.targets[ARKIT_NAMES.index("browInnerUp")]
     assert up[336, 1] - up[300, 1] > 5 * MM  # oblique (sad, fear), not a whole-brow lift
+
+
+CREASING = ["browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "noseSneerLeft",
+            "noseSneerRight", "mouthFrownLeft", "mouthSmileLeft", "cheekSquintLeft",
+            "eyeSquintLeft", "mouthShrugLower", "mouthPressLeft", "mouthStretchLeft"]  # fmt: skip
+
+
+def test_wrinkle_maps_cover_the_creasing_targets(face):
+    names = [ARKIT_NAMES[k] for k in face.wrinkle_targets]
+    assert set(CREASING) <= set(names) and len(names) == len(set(names))
+    maps = face.wrinkle_maps
+    assert maps.ndim == 3 and maps.shape[0] == len(names) and maps.shape[1] == maps.shape[2]
+    assert ((maps >= 0) & (maps <= 1)).all()
+    for name in names:
+        assert maps[names.index(name)].max() > 0.5, name  # a crease, not a tint
+        if name.endswith("Left"):
+            twin = maps[names.index(name[:-4] + "Right")]
+            np.testing.assert_array_equal(maps[names.index(name)], twin[:, ::-1])
+    skin = (face.uv >= 0).all(axis=1)
+    assert skin[:N_LANDMARKS].all() and ((face.uv[skin] >= 0) & (face.uv[skin] <= 1)).all()
+    assert (face.uv[~skin] == SKINLESS_UV).all() and (~skin).sum() > 100  # mouth, teeth, sockets
+
+
+def uv_at(face, landmark: int, dx_mm: float = 0.0, dy_mm: float = 0.0) -> np.ndarray:
+    """The wrinkle-map coordinate of a point offset from a landmark on the neutral face."""
+    x = face.vertices[landmark, 0] + dx_mm * MM
+    y = face.vertices[landmark, 1] + dy_mm * MM
+    u0, v0 = face.uv[landmark]
+    scale = (face.uv[10, 1] - face.uv[152, 1]) / (face.vertices[152, 1] - face.vertices[10, 1])
+    return np.array(
+        [
+            [
+                u0 + (x - face.vertices[landmark, 0]) * scale,
+                v0 - (y - face.vertices[landmark, 1]) * scale,
+            ]
+        ]
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "crease", "smooth"),
+    [
+        ("browDownLeft", (336, -9.7, 4.0), (336, 25.0, 15.0)),  # glabella, not the mid-forehead
+        ("browInnerUp", (9, 0.0, 19.0), (330, 0.0, 0.0)),  # forehead lines, not the cheek
+        ("mouthFrownLeft", (291, 5.0, -10.0), (1, 0.0, 0.0)),  # below the corner, not the nose
+        ("noseSneerLeft", (168, 6.5, -17.0), (9, 0.0, 19.0)),  # across the nose, not the forehead
+        ("mouthShrugLower", (17, 0.0, -13.4), (336, 0.0, 0.0)),  # under the lip, not the brow
+    ],
+)
+def test_wrinkles_sit_where_the_muscle_folds_the_skin(face, name, crease, smooth):
+    on = weights_from({name: 1.0})
+    fold, flat = uv_at(face, *crease), uv_at(face, *smooth)
+    assert wrinkle_darkening(face, on, fold)[0] > 0.4, name
+    assert wrinkle_darkening(face, on, flat)[0] < 0.02, name
+    assert wrinkle_darkening(face, on * 0, fold)[0] == 0.0
+    both = weights_from({name: 1.0, "browDownRight": 1.0, "mouthFrownRight": 1.0})
+    assert wrinkle_darkening(face, 3 * both, fold)[0] <= MAX_DARKENING + 1e-6
+    assert wrinkle_darkening(face, on, np.array([[SKINLESS_UV, SKINLESS_UV]]))[0] == 0.0

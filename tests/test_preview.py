@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -77,3 +79,15 @@ def test_contact_sheet_tiles(neutral):
     sheet = contact_sheet([neutral] * 5, cols=3, pad=4)
     assert sheet.shape == (4 + 2 * (192 + 4), 4 + 3 * (160 + 4), 3)
     assert np.array_equal(sheet[4 : 4 + 192, 4 + 164 : 4 + 164 + 160], neutral)
+
+
+def test_wrinkles_darken_the_skin_where_the_target_folds_it(face, neutral):
+    frown = weights_from({"browDownLeft": 1.0, "browDownRight": 1.0})
+    wrinkled = render(face, frown, size=SIZE).astype(int)
+    smooth = render(dataclasses.replace(face, wrinkle_targets=()), frown, size=SIZE).astype(int)
+    darker = (smooth - wrinkled).sum(axis=2) > 30
+    assert darker.sum() > 20  # furrows show
+    rows = np.flatnonzero(darker.any(axis=1))
+    assert rows.max() < SIZE[1] * 0.55  # between the brows and around the eyes, not the mouth
+    assert (wrinkled <= smooth + 1).all()  # wrinkles only darken
+    assert (render(dataclasses.replace(face, wrinkle_targets=()), size=SIZE) == neutral).all()

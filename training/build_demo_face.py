@@ -26,6 +26,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.sparse.linalg import splu
 
 from emosync.rigs.channels import ARKIT_NAMES
+from emosync.rigs.demo_face import SKINLESS_UV
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_NPZ = ROOT / "rigs" / "data" / "demo_face.npz"
@@ -832,6 +833,117 @@ def eyeball(s: Surface, iris_landmarks: np.ndarray, lid_points: np.ndarray) -> t
     return pv, faces, colors, centre
 
 
+# --------------------------------------------------------------------------- wrinkle maps
+
+WRINKLE_RES = 384  # texels across WRINKLE_HALF * 2 of the neutral face's frontal projection
+WRINKLE_HALF = 96 * MM
+
+
+def wrinkle_uv(points: np.ndarray) -> np.ndarray:
+    """Neutral positions (metres) to wrinkle-map coordinates: u right, v down, [0, 1]."""
+    return np.stack([(points[:, 0] + WRINKLE_HALF), (WRINKLE_HALF - points[:, 1])], axis=1) / (
+        2 * WRINKLE_HALF
+    )
+
+
+class Canvas:
+    """The wrinkle-map grid in millimetres of the neutral face (x right, y up)."""
+
+    def __init__(self) -> None:
+        g = ((np.arange(WRINKLE_RES) + 0.5) / WRINKLE_RES * 2 - 1) * WRINKLE_HALF / MM
+        self.x, self.y = np.meshgrid(g, -g)
+
+    def line(self, a, b, width: float) -> np.ndarray:
+        """A Gaussian crease of `width` mm along the segment a-b (mm)."""
+        a, b = np.asarray(a, float), np.asarray(b, float)
+        ab = b - a
+        t = np.clip(((self.x - a[0]) * ab[0] + (self.y - a[1]) * ab[1]) / (ab @ ab), 0, 1)
+        d = np.hypot(self.x - a[0] - t * ab[0], self.y - a[1] - t * ab[1])
+        return np.exp(-((d / width) ** 2))
+
+    def curve(self, points, width: float) -> np.ndarray:
+        return np.max([self.line(a, b, width) for a, b in itertools.pairwise(points)], axis=0)
+
+    def spot(self, centre, sigma: float) -> np.ndarray:
+        return np.exp(-((self.x - centre[0]) ** 2 + (self.y - centre[1]) ** 2) / sigma**2)
+
+
+def wrinkle_maps(s: Surface) -> dict[str, np.ndarray]:
+    """Darkening (0..1 at weight 1) of each wrinkling target, left-side ones mirrored. The
+    creases are where the muscles fold the skin (FACS manual's appearance changes)."""
+    c = Canvas()
+
+    def p(i: int) -> np.ndarray:
+        return s.v[i, :2] / MM
+
+    def off(point: np.ndarray, dx: float, dy: float) -> np.ndarray:
+        return point + np.array([dx, dy])
+
+    inner_brow, lid_low, corner, eye_corner = p(336), p(374), p(291), p(263)
+    maps = {
+        # AU4: vertical furrows between the brows, a line across the nose root, a darker lid
+        "browDownLeft": np.maximum.reduce([
+            1.1 * c.line(off(inner_brow, -9, -4), off(inner_brow, -10.5, 12), 1.3),
+            0.7 * c.line(off(inner_brow, -5, -1), off(inner_brow, -6, 9), 1.1),
+            0.7 * c.line([0, 36], [9, 37], 1.6),
+            0.6 * c.spot(off(0.5 * (p(334) + p(386)), 0, -2), 6.0),
+        ]),
+        # AU2: lines across the forehead over the outer brow
+        "browOuterUpLeft": np.maximum.reduce([
+            0.8 * c.line([18, p(334)[1] + dy], [52, p(293)[1] + dy - 2], 1.1) for dy in (11, 18, 25)
+        ]),
+        # AU9: wrinkles across the side of the nose, the upper nasolabial fold, a lower-lid crease
+        "noseSneerLeft": np.maximum.reduce([
+            1.0 * c.line([2, 25], [11, 22], 1.0),
+            0.9 * c.line([2, 19], [12, 16], 1.0),
+            0.7 * c.line([3, 31], [10, 29], 1.0),
+            0.9 * c.line(off(p(358), 3, 3), off(p(358), 8, -8), 1.6),
+            0.6 * c.line(off(lid_low, -8, -6), off(lid_low, 8, -6), 1.8),
+        ]),
+        # AU10 and AU12: the nasolabial fold, from the nose wing past the mouth corner
+        "mouthUpperUpLeft": 0.9 * c.curve(
+            [off(p(358), 3, 3), off(p(358), 9, -10), off(p(287), 3, -2)], 1.6
+        ),
+        "mouthSmileLeft": 0.9 * c.curve(
+            [off(p(358), 3, 3), off(p(358), 10, -10), off(p(287), 5, -6), off(p(287), 6, -16)], 1.8
+        ),
+        # AU6 and AU7: crow's feet and a crease under the lower lid
+        "cheekSquintLeft": np.maximum.reduce([
+            *(0.8 * c.line(off(eye_corner, 4, 0), off(eye_corner, 14, a), 1.0) for a in (-6, 0, 6)),
+            0.7 * c.line(off(lid_low, -10, -5), off(lid_low, 10, -4), 1.6),
+        ]),
+        "eyeSquintLeft": 0.7 * c.line(off(lid_low, -9, -4), off(lid_low, 9, -3.5), 1.4),
+        # AU15: lines down from the mouth corners
+        "mouthFrownLeft": 0.9 * c.curve(
+            [off(corner, 2, -2), off(corner, 5, -10), off(corner, 6, -20)], 1.6
+        ),
+        # AU20: a fold beside the stretched corner; AU14: the dimple; AU24: a crease at the corner
+        "mouthStretchLeft": 0.7 * c.curve(
+            [off(corner, 6, 8), off(corner, 9, 0), off(corner, 8, -10)], 1.6
+        ),
+        "mouthDimpleLeft": 0.8 * c.spot(off(corner, 5, 0), 2.0),
+        "mouthPressLeft": 0.7 * c.line(off(corner, 3, 4), off(corner, 4, -5), 1.3),
+    }  # fmt: skip
+    # AU1: lines across the middle of the forehead, fading toward the temples
+    rows = [
+        0.9 * c.line([0, inner_brow[1] + dy], [26, inner_brow[1] + dy + 1.5 * (k - 1)], 1.1)
+        for k, dy in enumerate((12, 19, 26))
+    ]
+    lines = np.maximum.reduce(rows) * np.clip(1.2 - c.x / 30, 0, 1)
+    maps["browInnerUp"] = np.maximum(lines, lines[:, ::-1])
+    # AU17: the chin dimples (orange-peel skin) and the crease under the lower lip deepens
+    rng = np.random.default_rng(3)
+    bumps = sum(
+        0.4 * c.spot((x, y), 2.0)
+        for x, y in zip(rng.uniform(-14, 14, 14), rng.uniform(-74, -60, 14), strict=True)
+    )
+    sulcus = c.curve([[-16, -52], [-8, -55], [0, -56], [8, -55], [16, -52]], 1.8)
+    maps["mouthShrugLower"] = np.clip(np.maximum(0.9 * sulcus, bumps), 0, 1.2)
+    for name in [n for n in maps if n.endswith("Left")]:
+        maps[name[:-4] + "Right"] = maps[name][:, ::-1]
+    return maps
+
+
 # --------------------------------------------------------------------------- colours & assembly
 
 
@@ -929,7 +1041,16 @@ def build() -> dict[str, np.ndarray]:
         "target_names": np.array(ARKIT_NAMES),
         "head_pivot": head_pivot.astype(np.float32),
         "jaw_pivot": jaw_pivot.astype(np.float32),
+        "uv": np.concatenate(
+            [wrinkle_uv(sv), np.full((len(vertices) - len(sv), 2), SKINLESS_UV)]
+        ).astype(np.float32),
     }
+    maps = wrinkle_maps(s)
+    out["wrinkle_targets"] = np.array(list(maps))
+    # 8 bits a texel, 1.0 = 255 (none of the maps darkens more than MAX_DARKENING)
+    out["wrinkle_maps"] = np.stack(
+        [np.round(np.clip(m, 0, 1) * 255) for m in maps.values()]
+    ).astype(np.uint8)
     blink = {"EyeLeft": "eyeBlinkLeft", "EyeRight": "eyeBlinkRight"}
     for name, iris_idx, loop in (("EyeLeft", 5, s.eye_l_loop), ("EyeRight", 0, s.eye_r_loop)):
         lid = sv[loop]
