@@ -50,6 +50,11 @@ def add_portrait_options(p: argparse.ArgumentParser, required: bool = False) -> 
         f"(default: the photo's, at most {MAX_SIZE}); the photo's aspect is kept",
     )
     p.add_argument("--strip", metavar="PNG", help="also write a PNG of 8 frames of the video")
+    p.add_argument(
+        "--keep-expression",
+        action="store_true",
+        help="keep the photo's own smile (or frown) at rest instead of easing it to neutral",
+    )
 
 
 def check_video_args(outputs: list[Path], args: argparse.Namespace) -> None:
@@ -103,7 +108,16 @@ def write_portrait_video(
     """Render and encode the video (and the strip), then say what was written."""
     bar = ProgressBar(f"rendering {out.name}", unit="frames")
     result = write_video(
-        curves, portrait, out, audio, args.size, bar, fps=fps, strip=args.strip, force=args.force
+        curves,
+        portrait,
+        out,
+        audio,
+        args.size,
+        bar,
+        fps=fps,
+        strip=args.strip,
+        force=args.force,
+        keep_expression=args.keep_expression,
     )
     if not args.quiet:
         print(

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from emosync.exporters.preview import rotation_matrix
+from emosync.inference.expression_fit import similarity
 from emosync.rigs import face_landmarks as lm
 from emosync.rigs.channels import ARKIT_NAMES
 from emosync.rigs.demo_face import N_LANDMARKS, DemoFace, load_demo_face
@@ -25,6 +26,13 @@ EYE_RADIUS_M = 0.012  # eyeball centre to the front of the cornea
 MAX_GAZE = 0.3  # the iris moves at most this fraction of the eye's width
 LIP_SPREAD = 0.2  # the lip closure fades over this fraction of the mouth width
 JAW_TARGETS = [ARKIT_NAMES.index(n) for n in ("jawOpen", "jawLeft", "jawRight", "jawForward")]
+NEUTRALISE = 1.0  # how much of the photo's fitted mouth expression is undone at rest
+NEUTRALISED = [
+    ARKIT_NAMES.index(n)
+    for n in ARKIT_NAMES
+    if n.startswith(("mouthSmile", "mouthFrown", "mouthDimple", "mouthStretch", "mouthPress"))
+    or n.startswith(("mouthRoll", "mouthShrug", "mouthPucker", "mouthFunnel", "cheekPuff"))
+]
 BLINK_PAIRS = {
     "eyeBlinkRight": ((160, 144), (159, 145), (158, 153)),
     "eyeBlinkLeft": ((387, 373), (386, 374), (385, 380)),
@@ -88,28 +96,26 @@ class FaceMotion:
         return shift
 
 
-def fit_similarity(src: np.ndarray, dst: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-    """Scale s, rotation R [3, 3] and translation t with dst ≈ s R src + t (least squares,
-    Umeyama 1991)."""
-    mu_s, mu_d = src.mean(axis=0), dst.mean(axis=0)
-    xs, xd = src - mu_s, dst - mu_d
-    u, sv, vt = np.linalg.svd(xd.T @ xs / len(src))
-    d = np.diag([1.0, 1.0, np.sign(np.linalg.det(u) * np.linalg.det(vt))])
-    rot = u @ d @ vt
-    scale = float(np.trace(np.diag(sv) @ d) / (xs**2).sum(axis=1).mean())
-    return scale, rot, mu_d - scale * rot @ mu_s
+def face_motion(
+    points: np.ndarray, expression: np.ndarray | None = None, face: DemoFace | None = None
+) -> FaceMotion:
+    """Carry the demo face's target fields onto tracked landmarks `points` [478, 3] (pixels).
 
-
-def face_motion(points: np.ndarray, face: DemoFace | None = None) -> FaceMotion:
-    """Carry the demo face's target fields onto tracked landmarks `points` [478, 3] (pixels)."""
+    `expression` [52], the photo's own fitted ARKit pose: its mouth shapes (NEUTRALISED) are
+    taken out of the rest pose, so that a smiling photo rests neutral and
+    every emotion starts from there."""
     face = face or load_demo_face()
     demo = face.vertices[:N_LANDMARKS].astype(np.float64) @ GLTF_TO_IMAGE
     tracked = np.asarray(points, dtype=np.float64)
-    scale, rot, shift = fit_similarity(demo, tracked[:N_LANDMARKS])
+    rot, scale, shift = similarity(demo, tracked[:N_LANDMARKS])
     local = face.targets[:, :N_LANDMARKS].astype(np.float64) @ GLTF_TO_IMAGE
     fields = np.zeros((len(ARKIT_NAMES), len(tracked), 3))
     fields[:, :N_LANDMARKS] = scale * local @ rot.T
-    rest = tracked + lip_closure(tracked)
+    rest = tracked.copy()
+    if expression is not None:
+        w = np.clip(np.asarray(expression, dtype=np.float64)[NEUTRALISED], 0.0, 1.0)
+        rest -= NEUTRALISE * np.tensordot(w, fields[NEUTRALISED], axes=1)
+    rest += lip_closure(rest)
     for name, pairs in BLINK_PAIRS.items():
         k = ARKIT_NAMES.index(name)
         fields[k] *= blink_gain(rest, fields[k], pairs)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 SUPERSAMPLE = 4
+SEAM_DARKNESS = np.array([0.22, 0.32, 0.3])  # the lips' meeting line: 1 - this, per channel
 MIN_GAP_PX = 0.6  # a thinner opening paints nothing
 CAVITY = np.array([0.13, 0.045, 0.05])  # sRGB 0..1
 CAVITY_EDGE = np.array([0.30, 0.11, 0.11])
@@ -36,7 +37,9 @@ class MouthShape:
 
 
 def paint_mouth(frame: np.ndarray, shape: MouthShape) -> None:
-    """Paint the mouth's inside into `frame` (RGB uint8, in place) where the lips are apart."""
+    """Paint the mouth's inside into `frame` (RGB uint8, in place) where the lips are apart,
+    and the seam where they meet."""
+    paint_seam(frame, shape)
     polygon = np.concatenate([shape.upper_lip, shape.lower_lip[-2:0:-1]])
     axis = shape.upper_lip[-1] - shape.upper_lip[0]
     half = max(float(np.linalg.norm(axis)) / 2, 1.0)
@@ -55,6 +58,25 @@ def paint_mouth(frame: np.ndarray, shape: MouthShape) -> None:
     patch = frame[y0:y1, x0:x1].astype(np.float32) / 255.0
     blended = patch * (1.0 - alpha[..., None]) + colour
     frame[y0:y1, x0:x1] = np.clip(blended * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def paint_seam(frame: np.ndarray, shape: MouthShape) -> None:
+    """Darken a thin anti-aliased line where the lips meet (between the inner contours)."""
+    import cv2
+
+    line = 0.5 * (shape.upper_lip + shape.lower_lip)
+    x0, y0 = np.maximum(np.floor(line.min(axis=0)).astype(int) - 3, 0)
+    x1, y1 = np.ceil(line.max(axis=0)).astype(int) + 4
+    x1, y1 = min(x1, frame.shape[1]), min(y1, frame.shape[0])
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return
+    mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    points = np.round((line - [x0, y0]) * 16).astype(np.int32)
+    thickness = max(1, round(shape.width / 45))
+    cv2.polylines(mask, [points[1:-1]], False, (255,), thickness, cv2.LINE_AA, 4)
+    shade = 1.0 - SEAM_DARKNESS * mask.astype(np.float32)[..., None] / 255.0
+    patch = frame[y0:y1, x0:x1].astype(np.float32) * shade
+    frame[y0:y1, x0:x1] = np.clip(patch + 0.5, 0, 255).astype(np.uint8)
 
 
 def _render_patch(

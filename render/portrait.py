@@ -16,7 +16,10 @@ from emosync.inference.emotion_image import (
     MAX_SIDE_PX,
     MIN_IMAGE_PX,
     detect_faces,
+    fitter,
+    landmarks_to_model_space,
     largest_face,
+    load_calibration,
     load_image,
 )
 
@@ -35,6 +38,7 @@ class Portrait:
     points: np.ndarray  # float64 [478, 3]
     name: str
     warnings: tuple[str, ...] = ()
+    expression: np.ndarray | None = None  # [52] the photo's own ARKit pose, fitted
 
     @property
     def width(self) -> int:
@@ -63,7 +67,7 @@ class Portrait:
             interpolation=cv2.INTER_AREA if shrink else cv2.INTER_CUBIC,
         )
         factor = np.array([width / self.width, height / self.height, width / self.width])
-        return Portrait(image, self.points * factor, self.name, self.warnings)
+        return Portrait(image, self.points * factor, self.name, self.warnings, self.expression)
 
 
 def load_portrait(source: str | Path | np.ndarray, name: str | None = None) -> Portrait:
@@ -86,7 +90,9 @@ def load_portrait(source: str | Path | np.ndarray, name: str | None = None) -> P
     # mediapipe: x, y in [0, 1] of the width and height, z in units of the width
     points = np.asarray(lm[:N_TRACKED], dtype=np.float64) * [width, height, width]
     points[:, :2] -= 0.5  # normalised 0..1 spans the pixels' outer edges; OpenCV indexes centres
-    return Portrait(image, points, label, (warning,) if warning else ())
+    space = landmarks_to_model_space(lm, width=width, height=height)
+    expression = fitter(load_calibration() is not None).fit(space).weights
+    return Portrait(image, points, label, (warning,) if warning else (), expression)
 
 
 def _rgb_array(array: np.ndarray, label: str) -> np.ndarray:

@@ -73,12 +73,15 @@ def output_size(width: int, height: int, size: int | None = None) -> tuple[int, 
 class PortraitRenderer:
     """One portrait at one output size, ready to draw frames."""
 
-    def __init__(self, portrait: Portrait, size: int | None = None) -> None:
+    def __init__(
+        self, portrait: Portrait, size: int | None = None, keep_expression: bool = False
+    ) -> None:
         width, height = output_size(portrait.width, portrait.height, size)
         self.portrait = portrait.scaled(width, height)
-        self.motion: FaceMotion = face_motion(self.portrait.points)
+        expression = None if keep_expression else self.portrait.expression
+        self.motion: FaceMotion = face_motion(self.portrait.points, expression)
         self.mesh: WarpMesh = build_mesh(self.portrait.points, width, height)
-        self.warper = Warper(self.portrait.image, self.mesh)
+        self.warper = Warper(closed_mouth(self.portrait), self.mesh)
         self._tint = light_tint(self.portrait)
         ring = self.mesh.ring
         self._ring3 = np.concatenate([ring, np.full((len(ring), 1), self.motion.pivot[2])], 1)
@@ -127,6 +130,22 @@ class PortraitRenderer:
         )
 
 
+def closed_mouth(portrait: Portrait) -> np.ndarray:
+    """The photo with what shows between its parted lips (teeth, dark) painted over from the
+    lips around (cv2.inpaint): the warp closes the lips at rest, and that squeezed into the
+    seam would draw a dotted line."""
+    import cv2
+
+    upper, lower = list(lm.LIP_INNER_UP), list(lm.LIP_INNER_LO)
+    polygon = np.concatenate([portrait.points[upper, :2], portrait.points[lower[-2:0:-1], :2]])
+    mask = np.zeros(portrait.image.shape[:2], np.uint8)
+    cv2.fillPoly(mask, [np.round(polygon * 16).astype(np.int32)], (255,), cv2.LINE_8, 4)
+    if not mask.any():
+        return portrait.image
+    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    return cv2.inpaint(portrait.image, mask, 3, cv2.INPAINT_TELEA)
+
+
 def light_tint(portrait: Portrait) -> np.ndarray:
     """The colour of the light on the face [3] (max channel 1): the median of the cheeks'
     pixels, so the painted teeth and tongue sit in the photo's light."""
@@ -169,12 +188,16 @@ def frame_channels(curves: FaceCurves) -> tuple[np.ndarray, np.ndarray]:
 
 
 def render_frames(
-    curves: FaceCurves, portrait: Portrait, size: int | None = None
+    curves: FaceCurves,
+    portrait: Portrait,
+    size: int | None = None,
+    keep_expression: bool = False,
 ) -> Iterator[np.ndarray]:
     """RGB uint8 frames [H, W, 3] of `portrait` driven by `curves`, one per curve frame (at
-    curves.fps). `size`: the longer side in pixels (default the photo's, at most MAX_SIZE)."""
+    curves.fps). `size`: the longer side in pixels (default the photo's, at most MAX_SIZE).
+    The photo's own mouth expression is undone at rest unless `keep_expression`."""
     weights, rotations = frame_channels(curves)
-    renderer = PortraitRenderer(portrait, size)
+    renderer = PortraitRenderer(portrait, size, keep_expression)
     for i in range(curves.n_frames):
         yield renderer.frame(weights[i], rotations[i])
 
@@ -213,13 +236,14 @@ def write_video(
     fps: float | None = None,
     strip: str | os.PathLike | None = None,
     force: bool = False,
+    keep_expression: bool = False,
 ) -> VideoResult:
     """Render `curves` on `portrait` into an H.264 MP4 at `out_path`, with `audio_path` muxed
     in as AAC from time 0 (cut or padded with silence to the curves' length), atomically.
 
     `fps` resamples the curves first (default: theirs; at most MAX_FPS); `strip` also writes a
     PNG of STRIP_FRAMES evenly spaced frames, cropped to the head; `progress` gets (frames done,
-    frames)."""
+    frames); `keep_expression` keeps the photo's own mouth expression at rest."""
     out = check_writable(out_path, force=force)
     strip_path = check_writable(strip, force=force) if strip is not None else None
     if fps is not None:
@@ -233,7 +257,7 @@ def write_video(
     audio = _checked_audio(audio_path)
     started = time.monotonic()
     weights, rotations = frame_channels(curves)
-    renderer = PortraitRenderer(portrait, size)
+    renderer = PortraitRenderer(portrait, size, keep_expression)
     width, height = renderer.size
     n = curves.n_frames
     keep = set(np.round(np.linspace(0, n, STRIP_FRAMES + 2)[1:-1]).astype(int).clip(0, n - 1))
