@@ -144,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
             if portrait is not None:
                 curves = FaceCurves.join(clip)
                 write_portrait_video(curves, portrait, videos[0], audio, args)
-                clip = iter([curves])
+                clip = itertools.chain([curves])
             if flame is not None:
                 write_flame(FaceCurves.join(clip), outputs, flame, args)
             elif outputs:

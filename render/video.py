@@ -142,8 +142,8 @@ def closed_mouth(portrait: Portrait) -> np.ndarray:
     cv2.fillPoly(mask, [np.round(polygon * 16).astype(np.int32)], (255,), cv2.LINE_8, 4)
     if not mask.any():
         return portrait.image
-    mask = cv2.dilate(mask, np.ones((3, 3), np.uint8))
-    return cv2.inpaint(portrait.image, mask, 3, cv2.INPAINT_TELEA)
+    wider = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    return cv2.inpaint(portrait.image, wider, 3, cv2.INPAINT_TELEA)
 
 
 def light_tint(portrait: Portrait) -> np.ndarray:
