@@ -31,12 +31,15 @@ from emosync.render.portrait import Portrait
 from emosync.render.warp import Warper, WarpMesh, build_mesh
 from emosync.rigs import face_landmarks as lm
 from emosync.rigs.channels import ARKIT_NAMES, ROTATION_NAMES
+from emosync.rigs.demo_face import N_LANDMARKS, SKINLESS_UV, load_demo_face, wrinkle_darkening
 
 MAX_SIZE = 1024  # the longer side of a video, pixels
 MIN_SIZE = 64
 MAX_FPS = 60.0
 STRIP_FRAMES = 8
 STRIP_HEIGHT = 256
+WRINKLE_GAIN = 0.5  # a photo has its own shading: the demo face's wrinkles, lighter
+WRINKLE_BLUR = 0.012  # and softer: blurred by this × the face's size
 INSTALL_HINT = "writing a portrait video needs imageio-ffmpeg: pip install 'emosync[render]'"
 
 Progress = Callable[[float, float], None]
@@ -83,6 +86,10 @@ class PortraitRenderer:
         self.mesh: WarpMesh = build_mesh(self.portrait.points, width, height)
         self.warper = Warper(closed_mouth(self.portrait), self.mesh)
         self._tint = light_tint(self.portrait)
+        self.face = load_demo_face()
+        self._uv = np.full((len(self.mesh.source), 2), SKINLESS_UV)  # the rings: no skin
+        if self.face.uv is not None:
+            self._uv[:N_LANDMARKS] = self.face.uv[:N_LANDMARKS]
         ring = self.mesh.ring
         self._ring3 = np.concatenate([ring, np.full((len(ring), 1), self.motion.pivot[2])], 1)
 
@@ -111,9 +118,32 @@ class PortraitRenderer:
         depth = np.full(len(dest), np.inf)
         depth[: mesh.n_face] = points[:, 2]
         depth[~np.isfinite(depth)] = points[:, 2].max() + 1e4
-        image = self.warper(dest, depth)
+        image, ids = self.warper(dest, depth)
+        self._wrinkle(image, ids, dest, weights)
         paint_mouth(image, self._mouth(points, weights, rotations))
         return image
+
+    def _wrinkle(
+        self, image: np.ndarray, ids: np.ndarray, dest: np.ndarray, weights: np.ndarray
+    ) -> None:
+        """Darken the skin by the demo face's wrinkle maps for this frame's weights (in place),
+        read through the landmarks' place in the maps' frontal projection."""
+        face = self.face
+        if face.uv is None or not any(weights[k] > 1e-3 for k in face.wrinkle_targets):
+            return
+        hit = ids >= 0
+        uv = self.warper.interpolate(ids, dest, self._uv)[hit]
+        dark = wrinkle_darkening(face, weights, uv)
+        if not dark.any():
+            return
+        import cv2
+
+        sharp = np.zeros(ids.shape, np.float32)
+        sharp[hit] = dark
+        shade = cv2.GaussianBlur(sharp, (0, 0), WRINKLE_BLUR * self.portrait.face_size)
+        x0, y0, x1, y1 = self.mesh.box
+        box = image[y0:y1, x0:x1].astype(np.float32) * (1.0 - WRINKLE_GAIN * shade[..., None])
+        image[y0:y1, x0:x1] = np.clip(box + 0.5, 0, 255).astype(np.uint8)
 
     def _mouth(self, points: np.ndarray, weights: np.ndarray, rotations: np.ndarray) -> MouthShape:
         rest = self.motion.rest

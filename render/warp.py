@@ -86,44 +86,59 @@ class Warper:
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         self._grid = (xs, ys)
 
-    def __call__(self, dest: np.ndarray, depth: np.ndarray) -> np.ndarray:
-        """The photo with the mesh points at `dest` [N, 2]; `depth` [N] orders overlaps
-        (larger is farther)."""
+    def __call__(self, dest: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The photo with the mesh points at `dest` [N, 2] (`depth` [N] orders overlaps, larger
+        is farther), and the triangle of each pixel in the box (-1 for none)."""
         import cv2
 
         x0, y0, x1, y1 = self.mesh.box
         out = self.image.copy()
-        if x1 <= x0 or y1 <= y0:
-            return out
+        ids = self.triangle_ids(dest, depth)
+        if ids.size:
+            map_x, map_y = self.interpolate(ids, dest, self.mesh.source).transpose(2, 0, 1)
+            out[y0:y1, x0:x1] = cv2.remap(
+                self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+            )
+        return out, ids
+
+    def triangle_ids(self, dest: np.ndarray, depth: np.ndarray) -> np.ndarray:
+        """int32 [h, w] over the box: the nearest triangle at each pixel, -1 for none."""
+        import cv2
+
+        x0, y0, x1, y1 = self.mesh.box
+        ids = np.full((max(y1 - y0, 0), max(x1 - x0, 0)), -1, dtype=np.int32)
+        if not ids.size:
+            return ids
         tri = self.mesh.triangles
-        ids = np.full((y1 - y0, x1 - x0), -1, dtype=np.int32)
         corners = np.round((dest[tri] - [x0, y0]) * (1 << SUBPIXEL)).astype(np.int32)
         order = np.argsort(-depth[tri].mean(axis=1), kind="stable")
         for t in order:
             cv2.fillConvexPoly(ids, corners[t], (int(t),), cv2.LINE_8, SUBPIXEL)
-        affine = self._affines(dest).astype(np.float32)  # [T, 6]
+        return ids
+
+    def interpolate(self, ids: np.ndarray, dest: np.ndarray, values: np.ndarray) -> np.ndarray:
+        """float32 [h, w, 2]: per-point `values` [N, 2] interpolated linearly over the triangle
+        of each pixel of the box; pixels with no triangle get their own coordinates."""
+        affine = _affines(self.mesh.triangles, dest, values).astype(np.float32)  # [T, 6]
         xs, ys = self._grid
         hit = ids >= 0
         a = affine[np.where(hit, ids, 0)]  # [h, w, 6]
-        map_x = np.where(hit, a[..., 0] * xs + a[..., 1] * ys + a[..., 2], xs)
-        map_y = np.where(hit, a[..., 3] * xs + a[..., 4] * ys + a[..., 5], ys)
-        out[y0:y1, x0:x1] = cv2.remap(
-            self.image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
-        )
+        out = np.empty((*ids.shape, 2), np.float32)
+        out[..., 0] = np.where(hit, a[..., 0] * xs + a[..., 1] * ys + a[..., 2], xs)
+        out[..., 1] = np.where(hit, a[..., 3] * xs + a[..., 4] * ys + a[..., 5], ys)
         return out
 
-    def _affines(self, dest: np.ndarray) -> np.ndarray:
-        """Per triangle, the affine map [T, 6] from the frame back to the photo."""
-        tri = self.mesh.triangles
-        d = np.concatenate([dest[tri], np.ones((len(tri), 3, 1))], axis=2)  # [T, 3, 3] rows
-        s = self.mesh.source[tri]  # [T, 3, 2]
-        det = np.linalg.det(d)
-        good = np.abs(det) > 1e-6
-        out = np.zeros((len(tri), 2, 3))
-        out[:, 0, 0] = out[:, 1, 1] = 1.0  # degenerate: a shift by the centroids' difference
-        out[:, :, 2] = s.mean(axis=1) - d[:, :, :2].mean(axis=1)
-        if good.any():
-            # source = A @ [x, y, 1] for the three corners: A = S^T (D^T)^-1
-            inv = np.linalg.inv(np.transpose(d[good], (0, 2, 1)))
-            out[good] = np.einsum("tki,tij->tkj", np.transpose(s[good], (0, 2, 1)), inv)
-        return out.reshape(len(tri), 6)
+
+def _affines(tri: np.ndarray, dest: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Per triangle, the affine map [T, 6] from frame positions to the corners' `values`."""
+    d = np.concatenate([dest[tri], np.ones((len(tri), 3, 1))], axis=2)  # [T, 3, 3] rows
+    s = np.asarray(values, dtype=np.float64)[tri]  # [T, 3, 2]
+    det = np.linalg.det(d)
+    good = np.abs(det) > 1e-6
+    out = np.zeros((len(tri), 2, 3))
+    out[:, :, 2] = s.mean(axis=1)  # a degenerate triangle (a line of pixels): its mean value
+    if good.any():
+        # value = A @ [x, y, 1] at the three corners: A = S^T (D^T)^-1
+        inv = np.linalg.inv(np.transpose(d[good], (0, 2, 1)))
+        out[good] = np.einsum("tki,tij->tkj", np.transpose(s[good], (0, 2, 1)), inv)
+    return out.reshape(len(tri), 6)
