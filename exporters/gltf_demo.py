@@ -32,6 +32,7 @@ from emosync.exporters.gltf_animation import (
 from emosync.exporters.gltf_buffer import ARRAY_BUFFER, ELEMENT_ARRAY_BUFFER, BufferBuilder
 from emosync.exporters.gltf_rotation import continuous_rows
 from emosync.inference.facecurves import FaceCurves
+from emosync.rigs.demo_face import vertex_wrinkles
 
 GENERATOR = "EmoSync glTF exporter"
 EYE_NODES = {"EyeLeft": "leftEye", "EyeRight": "rightEye"}
@@ -53,8 +54,11 @@ def add_primitive(
     colors: np.ndarray,
     material: int,
     targets: np.ndarray | None = None,
+    color_targets: np.ndarray | None = None,
 ) -> Primitive:
-    """A triangle primitive with POSITION/NORMAL/COLOR_0 and optional POSITION morph targets."""
+    """A triangle primitive with POSITION/NORMAL/COLOR_0 and optional morph targets: POSITION
+    deltas, and COLOR_0 deltas for the targets that `color_targets` [T, V, 3] does not leave
+    zero (glTF lets a client morph vertex colours; not every client does)."""
     n_vertices = len(vertices)
     attributes = Attributes(
         POSITION=buffer.add_accessor(
@@ -79,6 +83,12 @@ def add_primitive(
             )
             for delta in targets
         ]
+        if color_targets is not None:
+            for attributes, delta in zip(primitive.targets, color_targets, strict=True):
+                if np.any(delta):
+                    attributes.COLOR_0 = buffer.add_accessor(
+                        np.asarray(delta, np.float32), target=ARRAY_BUFFER
+                    )
     return primitive
 
 
@@ -139,8 +149,16 @@ class DemoLayout:
 def _demo_scene(gltf: GLTF2, buffer: BufferBuilder, face: Any, names: list[str]) -> dict[str, int]:
     """The face and eye meshes, nodes and scene; returns the eye nodes by name."""
     head_pivot = np.asarray(face.head_pivot, dtype=np.float64).reshape(3)
+    wrinkles = vertex_wrinkles(face)  # darkening [52, V]; all zero for a face without maps
     face_primitive = add_primitive(
-        buffer, face.vertices, face.faces, face.normals, face.colors, 0, targets=face.targets
+        buffer,
+        face.vertices,
+        face.faces,
+        face.normals,
+        face.colors,
+        0,
+        targets=face.targets,
+        color_targets=-wrinkles[:, :, None] * np.asarray(face.colors, np.float32)[None],
     )
     gltf.meshes.append(
         Mesh(

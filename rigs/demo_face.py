@@ -106,6 +106,29 @@ def wrinkle_darkening(face: DemoFace, weights: np.ndarray, uv: np.ndarray) -> np
     return dark
 
 
+VERTEX_BLOCK = 6  # texels averaged per side when the maps are read at vertices (3 mm)
+
+
+def vertex_wrinkles(face: DemoFace) -> np.ndarray:
+    """The wrinkle maps read at the vertices: darkening [52, V] at weight 1, each map first
+    averaged over VERTEX_BLOCK² texels (about the vertex spacing) so that a crease thinner than
+    the mesh shows as a soft band rather than on whichever vertex it happens to touch. For
+    formats that carry colour per vertex (glTF COLOR_0 morph targets)."""
+    out = np.zeros((len(face.target_names), len(face.vertices)), dtype=np.float32)
+    if face.uv is None or face.wrinkle_maps is None or not face.wrinkle_targets:
+        return out
+    m, res, _ = face.wrinkle_maps.shape
+    n = res // VERTEX_BLOCK
+    blocks = face.wrinkle_maps[:, : n * VERTEX_BLOCK, : n * VERTEX_BLOCK]
+    blocks = blocks.reshape(m, n, VERTEX_BLOCK, n, VERTEX_BLOCK).mean(axis=(2, 4))
+    inside = (face.uv >= 0).all(axis=1) & (face.uv <= 1).all(axis=1)
+    cols = np.clip((face.uv[inside, 0] * n).astype(np.int64), 0, n - 1)
+    rows = np.clip((face.uv[inside, 1] * n).astype(np.int64), 0, n - 1)
+    for k, target in enumerate(face.wrinkle_targets):
+        out[target, inside] = blocks[k][rows, cols]
+    return out
+
+
 def weights_from(values: dict[str, float]) -> np.ndarray:
     """A [52] weight vector from `{"jawOpen": 0.5, ...}` (unknown names raise KeyError)."""
     w = np.zeros(len(ARKIT_NAMES), dtype=np.float32)

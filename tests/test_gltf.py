@@ -187,6 +187,26 @@ def test_real_demo_face_is_valid(tmp_path):
     assert_clean(out)
 
 
+@pytest.mark.skipif(not REAL_FACE.is_file(), reason="rigs/data/demo_face.npz not built yet")
+def test_demo_face_wrinkles_travel_as_colour_morphs(tmp_path):
+    """Targets with a wrinkle map darken the vertex colours (COLOR_0 morph deltas), the rest
+    carry positions only; the grid face without maps has no colour morphs at all."""
+    gltf, blob = load(export_gltf(random_curves(frames=5), tmp_path / "demo.glb"))
+    face = next(m for m in gltf.meshes if m.name == "Face").primitives[0]
+    colours = read_accessor(gltf, blob, face.attributes.COLOR_0)
+    # pygltflib reads targets back as plain dicts
+    with_colour = {ARKIT_NAMES[k] for k, t in enumerate(face.targets) if "COLOR_0" in t}
+    assert {"browDownLeft", "browInnerUp", "noseSneerRight", "mouthFrownLeft"} <= with_colour
+    assert "jawOpen" not in with_colour and "eyeBlinkLeft" not in with_colour
+    frown = read_accessor(gltf, blob, face.targets[ARKIT_NAMES.index("browDownLeft")]["COLOR_0"])
+    assert frown.shape == colours.shape and (frown <= 0).all()  # wrinkles only darken
+    darker = frown.sum(axis=1) < -0.05
+    assert 5 < darker.sum() < 0.1 * len(colours)  # a few creases, not a tint of the whole face
+    assert (colours + frown >= 0).all()
+    grid, _ = load(export_face_gltf(random_curves(frames=5), tmp_path / "g.glb", grid_face()))
+    assert all("COLOR_0" not in t for t in grid.meshes[0].primitives[0].targets)
+
+
 # --- the user's own mesh ---------------------------------------------------------------------
 def world_rotation(gltf: GLTF2, node: int, local: np.ndarray | None = None) -> np.ndarray:
     parents = {c: i for i, n in enumerate(gltf.nodes) for c in (n.children or [])}
