@@ -16,6 +16,7 @@ Transcripts are not used by this engine.
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -27,7 +28,7 @@ import numpy as np
 from emosync.errors import InputError
 from emosync.inference.audio import SAMPLE_RATE, Audio
 from emosync.inference.compose import enforce_seal
-from emosync.inference.facecurves import FaceCurves, resample_rows
+from emosync.inference.facecurves import FaceCurves, interp_rows, resample_rows
 from emosync.inference.features import MEL, LogMelStream, frame_energy
 from emosync.inference.life import LifeSettings, life_frames
 from emosync.inference.onnx_model import Model, ModelFileError, asset_path, load_model
@@ -153,11 +154,24 @@ class NeuralConvertor:
         on_block: Callable[[np.ndarray], None] | None = None,
     ) -> list[NeuralOutput]:
         """The model's frames for a clip that arrives as 16 kHz mono blocks (a file decoded
-        piece by piece): one log-mel stream, one model pass per emotion in `emotions`. Only
-        the mel context of the current window is held; `on_block` sees each block as it
-        passes. Frames equal `convert` on the joined blocks when the blocks are the same."""
+        piece by piece): convert_stream's frames, joined. Frames equal `convert` on the
+        joined blocks when the blocks are the same."""
+        parts = zip(*self.convert_stream(blocks, emotions, window, overlap, on_block), strict=True)
+        return [_joined(list(kept)) for kept in parts]
+
+    def convert_stream(
+        self,
+        blocks: Iterable[np.ndarray],
+        emotions: Sequence[EmotionSource],
+        window: int = WINDOW_FRAMES,
+        overlap: int = OVERLAP_FRAMES,
+        on_block: Callable[[np.ndarray], None] | None = None,
+    ) -> Iterator[list[NeuralOutput]]:
+        """For each block of 16 kHz mono samples (then once at the end), the model frames that
+        are now complete, one NeuralOutput per emotion in `emotions`: one log-mel stream, one
+        model pass per emotion. Only the mel context of the current window is held; `on_block`
+        sees each block as it passes."""
         runners = [_Runner(self, emotion_reader(e), window, overlap) for e in emotions]
-        parts: list[list[NeuralOutput]] = [[] for _ in runners]
         mel_stream = self.mel_stream()
         n_samples = 0
         for block in blocks:
@@ -166,14 +180,13 @@ class NeuralConvertor:
             if on_block is not None:
                 on_block(x)
             mel = mel_stream.push(x)
-            for runner, kept in zip(runners, parts, strict=True):
+            for runner in runners:
                 runner.add_mel(mel)
-                kept.append(runner.run(final=False))
+            yield [runner.run(final=False) for runner in runners]
         mel = _finish_even(mel_stream, n_samples, self.features["hop_length"])
-        for runner, kept in zip(runners, parts, strict=True):
+        for runner in runners:
             runner.add_mel(mel)
-            kept.append(runner.run(final=True))
-        return [_joined(kept) for kept in parts]
+        yield [runner.run(final=True) for runner in runners]
 
     def mel_stream(self) -> LogMelStream:
         return LogMelStream()  # MEL: _check_features refused any model with other settings
@@ -450,18 +463,56 @@ class NeuralStream:
 def smooth_frames(values: np.ndarray, sigma: float) -> np.ndarray:
     """Zero-phase Gaussian smoothing along time (edges held). The network's jaw moves a little
     every frame; a whole clip can be smoothed both ways, a stream cannot (it would need more
-    look-ahead), so only `neural_face` uses it."""
+    look-ahead), so only the offline engine (neural_face_pieces) uses it."""
     if sigma <= 0 or len(values) < 2:
         return values
-    radius = int(np.ceil(3 * sigma))
-    taps = np.exp(-0.5 * (np.arange(-radius, radius + 1) / sigma) ** 2)
-    taps /= taps.sum()
-    padded = np.pad(values, ((radius, radius), (0, 0)), mode="edge")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, len(taps), axis=0)
-    out = np.empty(values.shape, values.dtype)
-    for a in range(0, len(values), _SMOOTH_ROWS):  # the product is float64 [rows × C × taps]
-        out[a : a + _SMOOTH_ROWS] = windows[a : a + _SMOOTH_ROWS] @ taps
-    return out
+    smoother = Smoother(sigma)
+    return np.concatenate([smoother.push(values), smoother.finish()])
+
+
+class Smoother:
+    """smooth_frames on rows that arrive in pieces: each row comes out of push() once the
+    rows it reaches after it are there, the last ones from finish(); the numbers are those of
+    smoothing the joined rows (edges held)."""
+
+    def __init__(self, sigma: float) -> None:
+        self.radius = int(np.ceil(3 * sigma)) if sigma > 0 else 0
+        taps = np.exp(-0.5 * (np.arange(-self.radius, self.radius + 1) / max(sigma, 1e-9)) ** 2)
+        self.taps = taps / taps.sum()
+        self.held: np.ndarray | None = None  # rows still needed as context or not yet smoothed
+        self.seen = 0  # rows pushed
+
+    def push(self, rows: np.ndarray) -> np.ndarray:
+        rows = np.asarray(rows)
+        if self.radius == 0:
+            return rows
+        if self.held is None:
+            if not len(rows):
+                return rows
+            self.held = np.repeat(rows[:1], self.radius, axis=0)  # the left edge, held
+        self.seen += len(rows)
+        return self._smooth(np.concatenate([self.held, rows]))
+
+    def finish(self) -> np.ndarray:
+        if self.held is None or self.radius == 0:
+            return np.zeros((0, *(() if self.held is None else self.held.shape[1:])), np.float32)
+        if self.seen < 2:  # smooth_frames leaves a single frame as it is
+            return self.held[self.radius :]
+        return self._smooth(np.concatenate([self.held, np.repeat(self.held[-1:], self.radius, 0)]))
+
+    def _smooth(self, padded: np.ndarray) -> np.ndarray:
+        """Rows of `padded` that have `radius` rows on both sides, smoothed; keeps the rest."""
+        r = self.radius
+        n = len(padded) - 2 * r
+        if n <= 0:
+            self.held = padded
+            return padded[:0]
+        windows = np.lib.stride_tricks.sliding_window_view(padded, len(self.taps), axis=0)
+        out = np.empty((n, *padded.shape[1:]), padded.dtype)
+        for a in range(0, n, _SMOOTH_ROWS):  # the product is float64 [rows × C × taps]
+            out[a : a + _SMOOTH_ROWS] = windows[a : a + _SMOOTH_ROWS] @ self.taps
+        self.held = padded[n:]
+        return out
 
 
 def resample_frames(
@@ -487,6 +538,12 @@ def neutral_closures(conv: NeuralConvertor, samples: np.ndarray, seal: np.ndarra
 
 def _closures(conv: NeuralConvertor, neutral: np.ndarray, seal: np.ndarray) -> np.ndarray:
     weights = conv.calibrate(smooth_frames(neutral, SMOOTH_SIGMA))[:, :N_BLENDSHAPES]
+    return _closed_lips(weights, seal)
+
+
+def _closed_lips(weights: np.ndarray, seal: np.ndarray) -> np.ndarray:
+    """1 where calibrated weights [F × 52], sealed where `seal` asks, hold the lips shut
+    against an open jaw, else 0."""
     weights = enforce_seal(weights, seal)
     active = weights[:, ARKIT_NAMES.index("mouthClose")] >= ACTIVE_CLOSURE
     return (sealed(weights) & active).astype(np.float32)
@@ -542,10 +599,12 @@ def neural_face_pieces(
     progress: Callable[[float], None] | None = None,
 ) -> Iterator[FaceCurves]:
     """The neural face of a clip that arrives as 16 kHz mono blocks, as FaceCurves pieces
-    (FaceCurves.start, .total): the waveform is never held whole, and the face at `fps` is
-    made a block of frames at a time. Blocks whose lengths are multiples of 160 samples (the
-    30 s blocks of stream_audio) give the same frames however the clip is cut; `progress` gets
-    the seconds read so far."""
+    (FaceCurves.start, .total). Two passes: the model's frames are smoothed and calibrated
+    as they come and set aside in a temporary file (ModelFrames), keeping only the seal and
+    energy tracks (a few bytes per frame) for life; then the face at `fps` is made a block of
+    frames at a time. Blocks whose lengths are multiples of 160 samples (the 30 s blocks of
+    stream_audio) give the same frames however the clip is cut; `progress` gets the seconds
+    read so far."""
     conv = convertor or shipped_convertor()
     energies: list[np.ndarray] = []
     n_samples = 0
@@ -562,33 +621,90 @@ def neural_face_pieces(
         np.any(np.nan_to_num(np.asarray(emotion, np.float32)) > 0)
     )
     emotions = [emotion, zeros] if maybe_emotional else [emotion]
-    outs = conv.convert_blocks(blocks, emotions, on_block=seen)
-    out = outs[0]
-    neutral = None
-    if maybe_emotional and np.any(emotion_reader(emotion)(0, len(out.curves)) > 0):
-        neutral = outs[1].curves
-    del outs
-    energy = np.concatenate(energies) if energies else np.zeros(0, np.float32)
-    energies.clear()
-    model_curves, seal = _model_tracks(conv, out, neutral)
-    del out, neutral  # the raw frames and phone posteriors go before life's whole-clip work
-    yield from _face_pieces(conv, model_curves, seal, energy, n_samples, emotion, life, seed, fps)
+    with ModelFrames(conv, closures=maybe_emotional) as frames:
+        for outs in conv.convert_stream(blocks, emotions, on_block=seen):
+            frames.add(outs[0], outs[1] if maybe_emotional else None)
+        frames.finish()
+        energy = np.concatenate(energies) if energies else np.zeros(0, np.float32)
+        energies.clear()
+        seal = frames.seal
+        if maybe_emotional and np.any(emotion_reader(emotion)(0, frames.n) > 0):
+            seal = np.maximum(seal, frames.closures)  # the neutral rendition's closures
+        yield from _face_pieces(conv, frames, seal, energy, n_samples, emotion, life, seed, fps)
 
 
-def _model_tracks(
-    conv: NeuralConvertor, out: NeuralOutput, neutral: np.ndarray | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """The smoothed, calibrated model frames and the seal demand at MODEL_FPS (with the
-    neutral rendition's closures for emotional clips)."""
-    seal = conv.seal_track(out.phones)
-    if neutral is not None:
-        seal = np.maximum(seal, _closures(conv, neutral, seal))
-    return conv.calibrate(smooth_frames(out.curves, SMOOTH_SIGMA), copy=False), seal
+class ModelFrames:
+    """The model's frames of a clip as they arrive: smoothed (smooth_frames) and calibrated,
+    set aside in a temporary file (220 bytes a frame, 40 MB an hour), with the seal demand
+    kept in memory; with `closures`, the neutral rendition's closures (_closures) beside it.
+    rows(a, b, n, fps) reads back rows a..b-1 of resample_frames(frames, n, fps)."""
+
+    def __init__(self, conv: NeuralConvertor, closures: bool = False) -> None:
+        self.conv = conv
+        self.file = tempfile.TemporaryFile(prefix="emosync-frames-")  # noqa: SIM115 (closed by __exit__)
+        self.n = 0
+        self._smooth = Smoother(SMOOTH_SIGMA)
+        self._neutral = Smoother(SMOOTH_SIGMA) if closures else None
+        self._seals: list[np.ndarray] = []
+        self._closures: list[np.ndarray] = []
+        self._open = np.zeros(0, np.float32)  # seal of the frames whose closures are not made
+        self.seal = np.zeros(0, np.float32)
+        self.closures = np.zeros(0, np.float32)
+
+    def __enter__(self) -> ModelFrames:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.file.close()
+
+    def add(self, out: NeuralOutput, neutral: NeuralOutput | None = None) -> None:
+        self._seals.append(self.conv.seal_track(out.phones))
+        if self._neutral is not None:
+            self._open = np.concatenate([self._open, self._seals[-1]])
+        self._store(self._smooth.push(out.curves))
+        if self._neutral is not None and neutral is not None:
+            self._close(self._neutral.push(neutral.curves))
+
+    def finish(self) -> None:
+        self._store(self._smooth.finish())
+        self.seal = np.concatenate(self._seals) if self._seals else np.zeros(0, np.float32)
+        self._seals.clear()
+        if self._neutral is not None:
+            self._close(self._neutral.finish())
+            self.closures = np.concatenate(self._closures)
+            self._closures.clear()
+
+    def _store(self, smoothed: np.ndarray) -> None:
+        calibrated = self.conv.calibrate(smoothed, copy=False)
+        self.file.write(np.ascontiguousarray(calibrated, np.float32).tobytes())
+        self.n += len(calibrated)
+
+    def _close(self, smoothed: np.ndarray) -> None:
+        """_closures on smoothed neutral frames, with the seal of the same frames."""
+        seal, self._open = self._open[: len(smoothed)], self._open[len(smoothed) :]
+        weights = self.conv.calibrate(smoothed, copy=False)[:, :N_BLENDSHAPES]
+        self._closures.append(_closed_lips(weights, seal))
+
+    def read(self, i0: int, i1: int) -> np.ndarray:
+        """Stored frames i0..i1-1 [k × 55] float32."""
+        self.file.seek(4 * N_OUT * i0)
+        data = self.file.read(4 * N_OUT * (i1 - i0))
+        return np.frombuffer(data, np.float32).reshape(-1, N_OUT)
+
+    def rows(self, a: int, b: int, n: int, fps: float) -> np.ndarray:
+        """Rows a..b-1 of resample_frames(all frames, n, fps), reading only the frames they
+        fall between (np.interp gives the same numbers on that stretch)."""
+        if fps == MODEL_FPS and self.n == n:
+            return self.read(a, b).copy()
+        i0 = max(0, min(self.n - 1, int(np.floor(a / fps * MODEL_FPS)) - 1))
+        i1 = min(self.n, int(np.ceil((b - 1) / fps * MODEL_FPS)) + 2)
+        frames = self.read(i0, i1)
+        return interp_rows(np.arange(a, b) / fps, np.arange(i0, i1) / MODEL_FPS, frames)
 
 
 def _face_pieces(
     conv: NeuralConvertor,
-    model_curves: np.ndarray,
+    frames: ModelFrames,
     seal: np.ndarray,
     energy: np.ndarray,
     n_samples: int,
@@ -598,15 +714,15 @@ def _face_pieces(
     fps: float,
 ) -> Iterator[FaceCurves]:
     """The face at `fps` from the model's smoothed, calibrated frames, the seal demand (both
-    at MODEL_FPS, from _model_tracks) and the clip's energy track: seals and life, as pieces
-    of _FACE_ROWS frames."""
+    at MODEL_FPS) and the clip's energy track: seals and life, as pieces of _FACE_ROWS
+    frames."""
     settings = life or LifeSettings()
     n = max(1, round(n_samples / SAMPLE_RATE * fps))
     seal = resample_frames(seal[:, None], n, fps)[:, 0]
     times = np.arange(n) / float(fps)
     energy_at_fps = np.interp(times, np.arange(energy.size) / ENERGY_RATE, energy)
     del times, energy
-    states = _held_states(emotion_reader(emotion)(0, len(model_curves)))
+    states = _held_states(emotion_reader(emotion)(0, frames.n))
     states_at_fps = states if len(states) == 1 else resample_frames(states, n, fps)
     del states
     own_life = LifeSettings(blink=settings.blink, gaze=settings.gaze, head=0.0)
@@ -626,7 +742,7 @@ def _face_pieces(
     for a in range(0, n, _FACE_ROWS):  # frame by frame: a block of rows keeps float64 work small
         b = min(n, a + _FACE_ROWS)
         blend, rotations = extra.rows(a, b)
-        curves = resample_frames(model_curves, n, fps, rows=(a, b))
+        curves = frames.rows(a, b, n, fps)
         weights = add_life(curves[:, :N_BLENDSHAPES], blend)
         weights = enforce_seal(weights, seal[a:b])
         values = np.empty((b - a, N_BLENDSHAPES + rotations.shape[1]), np.float32)

@@ -44,6 +44,7 @@ BLINK_PITCH = 0.05  # rad the eyes roll down at full lid closure
 HEAD_LIMIT = 0.15  # rad, soft bound on every head angle
 NOD = 0.04  # rad of pitch for the strongest stressed syllable
 SAD_PITCH = 0.07  # rad the head drops at full sadness
+HEAD_ROWS = 65536  # frames of head motion made per step
 
 
 @dataclass
@@ -73,9 +74,9 @@ class Life:
     blendshape and rotation rows of frames a..b-1, `blend` and `rotations` the whole clip."""
 
     n_frames: int
-    blink: np.ndarray | None  # [F] lid closure, None with blinks off
+    blink: np.ndarray | None  # [F] lid closure (float32), None with blinks off
     gaze: tuple[np.ndarray, np.ndarray] | None  # eye yaw, pitch [F] each, None with gaze off
-    head: np.ndarray | None  # [F × 3] yaw, pitch, roll, None with the head off
+    head: np.ndarray | None  # [F × 3] yaw, pitch, roll (float32), None with the head off
 
     def rows(self, a: int, b: int) -> tuple[np.ndarray, np.ndarray]:
         """Frames a..b-1: blendshapes [k × 52] float32 (eyeBlink*, eyeLook*; zero elsewhere)
@@ -154,7 +155,8 @@ def life_frames(
         gaze = gaze_track(n, fps, states, closed, settings.gaze, _rng(seed, 2))
     if settings.head > 0:
         head = head_track(n, fps, states, speech, settings.head, _rng(seed, 3))
-    return Life(n, blink, gaze, head)
+    # kept as float32 where Life.rows uses them as float32 anyway (the same numbers)
+    return Life(n, None if blink is None else blink.astype(np.float32), gaze, head)
 
 
 # --- speech -----------------------------------------------------------------------------------
@@ -365,30 +367,66 @@ def head_track(
     gain: float,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """Head yaw, pitch, roll [F × 3]: nods and tilts on stressed syllables, a pose per phrase,
-    slow drift, a return toward centre in pauses, all smooth and within ±HEAD_LIMIT."""
-    t = np.arange(n) / fps
-    s = states
-    engaged = _smooth(speech.activity, max(1, round(0.8 * fps)))  # slow speaking envelope
+    """Head yaw, pitch, roll [F × 3] float32: nods and tilts on stressed syllables, a pose per
+    phrase, slow drift, a return toward centre in pauses, all smooth and within ±HEAD_LIMIT.
+    The random draws come first (in one order), then the motion is made HEAD_ROWS frames at a
+    time with enough frames on each side for its smoothing, so a long clip needs no whole-clip
+    [F × 3] work arrays."""
+    t_last = (n - 1) / fps if n else 0.0
+    drift = [_knots(t_last, 1.2, rng) for _ in range(3)]
+    run_starts, run_stops = _runs(speech.activity > 0.5)
+    phrases = []
+    for start in speech.phrase_starts:
+        stop = run_stops[np.searchsorted(run_starts, start, side="right") - 1]
+        phrases.append((int(start), int(stop), rng.normal(0.0, 1.0, size=3)))
+    nods = []
+    for peak, strength in zip(speech.peaks, speech.peak_strength, strict=True):
+        tilt = rng.normal(0.0, 1.0, size=2) * np.array([0.012, 0.015])
+        size = np.array([tilt[0], NOD * rng.uniform(0.6, 1.0), tilt[1]])
+        nods.append((int(peak), float(strength), size))
+    out = np.empty((n, 3), np.float32)
+    margin = round(1.5 * fps) + 8  # more than every smoothing below reaches
+    for a in range(0, n, HEAD_ROWS):
+        b = min(n, a + HEAD_ROWS)
+        lo, hi = max(0, a - margin), min(n, b + margin)
+        motion = _head_motion(lo, hi, fps, states, speech, drift, phrases, nods)
+        out[a:b] = HEAD_LIMIT * np.tanh(gain * motion[a - lo : b - lo] / HEAD_LIMIT)
+    return out
 
-    drift = np.stack([_slow_noise(t, 1.2, rng) for _ in range(3)], axis=1)
+
+def _head_motion(
+    lo: int,
+    hi: int,
+    fps: float,
+    states: np.ndarray,
+    speech: Speech,
+    drift_knots: list[tuple[np.ndarray, np.ndarray]],
+    phrases: list[tuple[int, int, np.ndarray]],
+    nods: list[tuple[int, float, np.ndarray]],
+) -> np.ndarray:
+    """head_track's smoothed motion on frames lo..hi-1 (right only away from the ends lo, hi
+    that are not the clip's own)."""
+    n = hi - lo
+    t = np.arange(lo, hi) / fps
+    s = states if len(states) == 1 else states[lo:hi]
+    engaged = _smooth(speech.activity[lo:hi], max(1, round(0.8 * fps)))  # slow envelope
+
+    drift = np.stack([_noise_at(t, 1.2, *knots) for knots in drift_knots], axis=1)
     drift *= np.array([0.025, 0.015, 0.012]) * (0.4 + 0.6 * engaged)[:, None]
 
     phrase = np.zeros((n, 3))
-    run_starts, run_stops = _runs(speech.activity > 0.5)
-    for start in speech.phrase_starts:
-        stop = run_stops[np.searchsorted(run_starts, start, side="right") - 1]
-        phrase[start:stop] = rng.normal(0.0, 1.0, size=3) * np.array([0.04, 0.02, 0.025])
+    for start, stop, pose in phrases:
+        if start < hi and stop > lo:
+            phrase[max(start, lo) - lo : min(stop, hi) - lo] = pose * np.array([0.04, 0.02, 0.025])
     phrase = _smooth(phrase, max(1, round(0.6 * fps)))
 
-    nods = np.zeros((n, 3))
+    bumps = np.zeros((n, 3))
     reach = round(0.35 * fps) + 1
-    for peak, strength in zip(speech.peaks, speech.peak_strength, strict=True):
-        lo, hi = max(0, peak - reach), min(n, peak + reach)
-        bump = _bump(t[lo:hi], t[peak] - 0.05, 0.5)  # the head leads the stress a little
-        tilt = rng.normal(0.0, 1.0, size=2) * np.array([0.012, 0.015])
-        size = np.array([tilt[0], NOD * rng.uniform(0.6, 1.0), tilt[1]])
-        nods[lo:hi] += bump[:, None] * strength * size
+    for peak, strength, size in nods:
+        a, b = max(lo, peak - reach), min(hi, peak + reach)
+        if a < b:
+            bump = _bump(t[a - lo : b - lo], peak / fps - 0.05, 0.5)  # the head leads a little
+            bumps[a - lo : b - lo] += bump[:, None] * strength * size
 
     liveliness = np.clip(
         1.0
@@ -404,9 +442,8 @@ def head_track(
     bias[:, 1] = SAD_PITCH * s[:, _E["sad"]] - 0.03 * s[:, _E["contempt"]]
     bias[:, 1] -= 0.02 * s[:, _E["surprised"]] + 0.01 * s[:, _E["fear"]]
     bias[:, 2] = 0.025 * s[:, _E["contempt"]]
-    motion = (drift + phrase + nods) * liveliness[:, None] + bias
-    motion = _smooth(motion, max(1, round(0.1 * fps)))
-    return HEAD_LIMIT * np.tanh(gain * motion / HEAD_LIMIT)
+    motion = (drift + phrase + bumps) * liveliness[:, None] + bias
+    return _smooth(motion, max(1, round(0.1 * fps)))
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -459,13 +496,18 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
-def _slow_noise(t: np.ndarray, spacing: float, rng: np.random.Generator) -> np.ndarray:
-    """Smooth random curve about N(0, 1) with features every `spacing` seconds."""
+def _knots(t_last: float, spacing: float, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """The knots (every `spacing` s, from before 0 to after `t_last`) and their N(0, 1) values
+    of a smooth random curve (_noise_at)."""
+    knots = np.arange(-spacing, t_last + 2 * spacing, spacing)
+    return knots, rng.normal(0.0, 1.0, size=knots.size)
+
+
+def _noise_at(t: np.ndarray, spacing: float, knots: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """The smooth random curve through `values` at `knots`, at times `t`: cosine interpolation
+    between knots, smooth without overshoot."""
     if t.size == 0:
         return np.zeros(0)
-    knots = np.arange(-spacing, t[-1] + 2 * spacing, spacing)
-    values = rng.normal(0.0, 1.0, size=knots.size)
-    # Cosine interpolation between knots: smooth without overshoot.
     k = np.clip(np.searchsorted(knots, t, side="right") - 1, 0, knots.size - 2)
     u = (t - knots[k]) / spacing
     w = 0.5 - 0.5 * np.cos(np.pi * u)

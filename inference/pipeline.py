@@ -226,7 +226,8 @@ def _animate_neural(
         if report:
             report(0.0)
         blocks, path = stream_audio(source), str(source)
-    emotion = emotion_track(timeline, options.intensity, n_model, MODEL_FPS)
+    rows = n_model if timeline.segments else 1  # a held emotion: one row, read for every frame
+    emotion = emotion_track(timeline, options.intensity, rows, MODEL_FPS)
     pieces = neural_face_pieces(
         blocks, emotion, options.life, options.seed, options.fps, progress=report
     )

@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,18 @@ from emosync.inference.audio import (
     stream_audio,
     truncation_warning,
 )
-from emosync.inference.convertor import model_available, neural_face, neural_face_blocks
+from emosync.inference.convertor import (
+    MODEL_FPS,
+    SMOOTH_SIGMA,
+    ModelFrames,
+    NeuralOutput,
+    model_available,
+    neural_face,
+    neural_face_blocks,
+    resample_frames,
+    shipped_convertor,
+    smooth_frames,
+)
 from emosync.inference.facecurves import JSON_ROWS, FaceCurves
 from emosync.inference.life import LifeSettings
 from emosync.inference.pipeline import AnimateOptions, animate
@@ -279,6 +291,61 @@ def test_several_outputs_from_one_pass_and_none_on_failure(tmp_path: Path) -> No
     with pytest.raises(ValueError, match="ended at frame"):
         export_pieces(list(curves.pieces(1000))[:3], fresh)
     assert list(fresh[0].parent.iterdir()) == []
+
+
+def _peak_writing(n: int, folder: Path) -> int:
+    """Python's peak allocation while a clip of n frames, made piece by piece, is written to
+    .npz and .glb at once."""
+    rng = np.random.default_rng(0)
+    channels = _curves(1).channels
+
+    def pieces():
+        for a in range(0, n, 8192):
+            values = rng.random((min(8192, n - a), 61), dtype=np.float32) * 0.5
+            yield FaceCurves(60.0, values, channels, {"name": "long"}, a, n)
+
+    folder.mkdir()
+    tracemalloc.start()
+    try:
+        export_pieces(pieces(), [folder / "long.npz", folder / "long.glb"])
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_writing_a_long_clip_holds_one_piece_not_the_clip(tmp_path: Path) -> None:
+    """An hour at 60 fps (216,000 frames, 53 MB of curves) needs no more memory to write than
+    six minutes (5 MB): the writers hold a piece, not the clip."""
+    short = _peak_writing(21_600, tmp_path / "short")
+    long = _peak_writing(216_000, tmp_path / "long")
+    assert long < short + 8e6, f"{short / 1e6:.0f} MB for 6 min, {long / 1e6:.0f} MB for 1 h"
+    with np.load(tmp_path / "long" / "long.npz") as z:
+        assert z["values"].shape == (216_000, 61)
+
+
+@needs_model
+def test_model_frames_set_aside_read_back_as_the_whole_clip_resampled() -> None:
+    """The neural engine's first pass keeps its smoothed, calibrated frames in a temporary
+    file; rows read back at the output rate equal the in-memory smoothing and resampling."""
+    conv = shipped_convertor()
+    rng = np.random.default_rng(2)
+    n_model = 4001
+    curves = rng.random((n_model, 55), dtype=np.float32)
+    phones = rng.random((n_model, len(conv.phones)), dtype=np.float32)
+    whole = conv.calibrate(smooth_frames(curves, SMOOTH_SIGMA))
+    with ModelFrames(conv) as frames:
+        for a in range(0, n_model, 333):  # pieces of another size than the smoothing's
+            frames.add(NeuralOutput(curves[a : a + 333], phones[a : a + 333]))
+        frames.finish()
+        assert frames.n == n_model
+        np.testing.assert_array_equal(frames.seal, conv.seal_track(phones))
+        for fps in (60.0, 24.0, 50.0):
+            n = round(n_model / MODEL_FPS * fps)
+            expect = resample_frames(whole, n, fps)
+            got = np.concatenate(
+                [frames.rows(a, min(n, a + 1000), n, fps) for a in range(0, n, 1000)]
+            )
+            np.testing.assert_array_equal(got, expect)
 
 
 # --- progress lines ----------------------------------------------------------------------------

@@ -343,7 +343,13 @@ def test_an_emotional_rendition_keeps_the_neutral_closures(model_path):
     from emosync.inference.convertor import NeuralConvertor, NeuralOutput, neural_face
 
     class Scripted(NeuralConvertor):
-        def convert(self, samples, emotion, **kw):
+        def convert_stream(self, blocks, emotions, *args, on_block=None, **kw):
+            samples = np.concatenate([np.asarray(b, np.float32).reshape(-1) for b in blocks])
+            if on_block is not None:
+                on_block(samples)
+            yield [self.scripted(samples, emotion) for emotion in emotions]
+
+        def scripted(self, samples, emotion):
             n = self.n_frames(np.asarray(samples).size)
             curves = np.zeros((n, len(ARKIT_NAMES) + 3), np.float32)
             curves[:, ARKIT_NAMES.index("jawOpen")] = 0.3
