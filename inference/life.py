@@ -496,7 +496,9 @@ def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
 
 
-def _knots(t_last: float, spacing: float, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+def _knots(
+    t_last: float, spacing: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """The knots (every `spacing` s, from before 0 to after `t_last`) and their N(0, 1) values
     of a smooth random curve (_noise_at)."""
     knots = np.arange(-spacing, t_last + 2 * spacing, spacing)
