@@ -116,16 +116,21 @@ class Warper:
             cv2.fillConvexPoly(ids, corners[t], (int(t),), cv2.LINE_8, SUBPIXEL)
         return ids
 
-    def interpolate(self, ids: np.ndarray, dest: np.ndarray, values: np.ndarray) -> np.ndarray:
+    def interpolate(
+        self, ids: np.ndarray, dest: np.ndarray, values: np.ndarray, step: int = 1
+    ) -> np.ndarray:
         """float32 [h, w, 2]: per-point `values` [N, 2] interpolated linearly over the triangle
-        of each pixel of the box; pixels with no triangle get their own coordinates."""
-        affine = _affines(self.mesh.triangles, dest, values).astype(np.float32)  # [T, 6]
-        xs, ys = self._grid
-        hit = ids >= 0
-        a = affine[np.where(hit, ids, 0)]  # [h, w, 6]
+        of each pixel of the box (every `step`-th pixel when step > 1, with `ids` given at
+        that step); pixels with no triangle get their own coordinates."""
+        affine = _affines(self.mesh.triangles, dest, values)  # [T, 6]
+        identity = np.array([[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]])  # for pixels with no triangle
+        table = np.concatenate([affine, identity]).astype(np.float32).T  # [6, T + 1]
+        xs, ys = (g[::step, ::step] for g in self._grid)
+        index = np.where(ids >= 0, ids, len(affine))
         out = np.empty((*ids.shape, 2), np.float32)
-        out[..., 0] = np.where(hit, a[..., 0] * xs + a[..., 1] * ys + a[..., 2], xs)
-        out[..., 1] = np.where(hit, a[..., 3] * xs + a[..., 4] * ys + a[..., 5], ys)
+        for k in range(2):
+            a, b, c = (np.take(table[3 * k + j], index) for j in range(3))
+            out[..., k] = a * xs + b * ys + c
         return out
 
 
