@@ -143,8 +143,8 @@ class PortraitRenderer:
             return
         sharp = np.zeros(coarse.shape, np.float32)
         sharp[hit] = dark
-        sharp = cv2.resize(sharp, ids.shape[::-1], interpolation=cv2.INTER_LINEAR)
-        shade = cv2.GaussianBlur(sharp, (0, 0), blur)
+        full = cv2.resize(sharp, ids.shape[::-1], interpolation=cv2.INTER_LINEAR)
+        shade = cv2.GaussianBlur(full, (0, 0), blur)
         x0, y0, x1, y1 = self.mesh.box
         box = image[y0:y1, x0:x1].astype(np.float32) * (1.0 - WRINKLE_GAIN * shade[..., None])
         image[y0:y1, x0:x1] = np.clip(box + 0.5, 0, 255).astype(np.uint8)
