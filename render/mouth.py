@@ -16,7 +16,7 @@ SEAM_DARKNESS = np.array([0.22, 0.32, 0.3])  # the lips' meeting line: 1 - this,
 MIN_GAP_PX = 0.6  # a thinner opening paints nothing
 CAVITY = np.array([0.13, 0.045, 0.05])  # sRGB 0..1
 CAVITY_EDGE = np.array([0.30, 0.11, 0.11])
-TEETH = np.array([0.93, 0.90, 0.84])
+TEETH = np.array([0.96, 0.91, 0.80])  # ivory: white teeth look blue beside warm skin
 TONGUE = np.array([0.66, 0.31, 0.32])
 UPPER_TOOTH = 0.13  # visible height of the upper incisors, × the mouth width
 LOWER_TOOTH = 0.11
@@ -134,9 +134,9 @@ def _render_patch(
     gaps = sum(np.exp(-(((np.abs(u) - e) / 0.018) ** 2)) for e in TOOTH_EDGES)
     tooth = (
         TEETH
-        * (np.clip(1.0 - 0.6 * u**2, 0.3, 1.0) * (1.0 - 0.12 * np.minimum(gaps, 1)))[..., None]
+        * (np.clip(1.0 - 0.6 * u**2, 0.3, 1.0) * (1.0 - 0.08 * np.minimum(gaps, 1)))[..., None]
     )
-    shade = (0.7 + 0.3 * depth)[..., None] * light
+    shade = (0.78 + 0.22 * depth)[..., None] * light
     lower = (v > lower_edge) & (np.abs(u) < 0.85)
     colour = np.where(lower[..., None], tooth * shade * 0.9, colour)
     upper = (v < upper_edge) & (np.abs(u) < 0.92)
