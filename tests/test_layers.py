@@ -28,7 +28,8 @@ MAY_IMPORT = {
     "rigs": {"rigs"},
     "inference": {"rigs", "inference"},
     "exporters": {"rigs", "inference", "exporters"},
-    "evaluation": {"rigs", "inference", "evaluation"},
+    # evaluation measures what the runtime makes: the portrait videos (render) and pictures
+    "evaluation": {"rigs", "inference", "exporters", "render", "evaluation"},
     "studio": {"rigs", "inference", "exporters", "studio"},
     "render": {"rigs", "inference", "exporters", "render"},
     "cli": {"rigs", "inference", "exporters", "cli", "evaluation", "studio", "render"},
