@@ -200,16 +200,24 @@ def test_ctrl_c_leaves_no_video(tmp_path, photo):
     cv2.imwrite(str(tmp_path / "face.png"), photo[:, :, ::-1])
     long = talking_curves(seconds=120, fps=60)
     (tmp_path / "long.json").write_text(long.to_json())
+    temp = tmp_path / "temp"  # the run's own TMPDIR: the encoder's folder appears there
+    temp.mkdir()
     before = sorted(os.listdir(tmp_path))
     command = [sys.executable, "-m", "emosync.cli.main", "render", "long.json"]
     command += ["--portrait", "face.png", "--audio", str(VOICE), "-o", "talk.mp4"]
-    proc = subprocess.Popen(command, cwd=tmp_path, stderr=subprocess.PIPE, text=True)
-    time.sleep(8)
+    env = {**os.environ, "TMPDIR": str(temp)}
+    proc = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not list(temp.glob("emosync-video-*/video.mp4")) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[1]
+        time.sleep(0.2)
+    time.sleep(1.0)  # some frames into the encoder
     assert proc.poll() is None, "finished before it could be interrupted"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert sorted(os.listdir(tmp_path)) == before
+    assert not list(temp.iterdir())  # the encoder's temporary folder is gone too
 
 
 def test_cli_render_writes_the_video_and_the_strip(tmp_path, photo):
