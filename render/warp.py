@@ -43,9 +43,12 @@ def build_mesh(points: np.ndarray, width: int, height: int) -> WarpMesh:
     inner = centre + INNER_RING * half * circle
     outer = centre + OUTER_RING * half * circle
     follow = np.clip(0.7 - 0.5 * circle[:, 1], 0.25, 1.0)  # the top turns fully, the neck little
-    frame = np.array([[x, y] for x in (-1.0, width / 2, width) for y in (-1.0, height / 2, height)])
-    outside = (((frame - centre) / (OUTER_RING * half)) ** 2).sum(axis=1) > 1.1
-    source = np.concatenate([face, inner, outer, frame[outside]])
+    # the frame's edge stays where it is (16 points), but where the head's ring reaches it
+    t = np.linspace(0.0, 1.0, 5)
+    edge = [(a, b) for a in t for b in (0.0, 1.0)] + [(b, a) for a in t[1:-1] for b in (0.0, 1.0)]
+    frame = np.array(edge) * [width + 1, height + 1] - 1
+    radius = np.sqrt((((frame - centre) / half) ** 2).sum(axis=1))
+    source = np.concatenate([face, inner, outer, frame[radius > 1.1 * INNER_RING]])
     box_lo = np.floor(np.maximum(outer.min(axis=0) - 1, 0)).astype(int)
     box_hi = np.ceil(np.minimum(outer.max(axis=0) + 2, [width, height])).astype(int)
     return WarpMesh(
