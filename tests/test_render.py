@@ -233,3 +233,25 @@ def test_cli_render_writes_the_video_and_the_strip(tmp_path, photo):
     meta = next(imageio_ffmpeg.read_frames(str(tmp_path / "t.mp4")))
     assert meta["size"] == (256, 256) and meta["fps"] == 25
     assert (tmp_path / "t.png").is_file()
+
+
+def test_cli_animate_portrait_with_the_voice_in_sync(tmp_path, photo):
+    """examples/hello.wav through the whole pipeline into a video and curves at once: the video
+    has a frame per curve frame and the whole voice as AAC."""
+    import cv2
+    import soundfile as sf
+
+    cv2.imwrite(str(tmp_path / "face.jpg"), photo[:, :, ::-1])
+    command = [sys.executable, "-m", "emosync.cli.main", "animate", str(VOICE), "--portrait"]
+    command += ["face.jpg", "--emotion", "quietly furious", "-o", "t.mp4", "-o", "t.json"]
+    command += ["--fps", "25", "--size", "256", "-q"]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    curves = FaceCurves.from_json((tmp_path / "t.json").read_text())
+    reader = imageio_ffmpeg.read_frames(str(tmp_path / "t.mp4"))
+    meta = next(reader)
+    assert meta["fps"] == 25 and sum(1 for _ in reader) == curves.n_frames
+    pcm = ffmpeg(
+        "-i", str(tmp_path / "t.mp4"), "-vn", "-ac", "1", "-ar", "16000", "-f", "s16le", "-"
+    )
+    assert abs(len(pcm.stdout) / 2 / 16000 - sf.info(VOICE).duration) < 0.1
