@@ -49,6 +49,7 @@ from emosync.training.corpus.real_sources import (
     load_samples,
     source_clips,
 )
+from emosync.training.corpus.sky import SPEECH_RATE
 
 SPLIT_FILE = Path(__file__).with_name("real_split.json")
 MIN_SECONDS, MAX_SECONDS = 0.3, 30.0
@@ -290,6 +291,8 @@ def _seconds(clip: RealClip) -> float:
         return clip.audio.stat().st_size * 8 / 64000.0  # G.722 at 64 kbit/s
     if clip.source == "queen":  # every speech file is MPEG-2.5 layer III at 16 kbit/s
         return clip.extra["size"] * 8 / 16000.0
+    if clip.source == "sky":  # 8-bit PCM at 11025 Hz, size from the file headers
+        return clip.extra["samples"] / SPEECH_RATE
     import soundfile as sf
 
     return float(sf.info(str(clip.audio)).duration)

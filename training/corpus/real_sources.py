@@ -17,11 +17,16 @@ clips):
   and the dialogue (.DOG) files are read by `queen.py`; the speakers are Joe and the person of
   each dialogue file. The package depends on scummvm, so `fetch_games` unpacks the .deb
   (`apt-get download` + `dpkg-deb -x`) into data/games instead of installing it.
+- `sky`: beneath-a-steel-sky's `sky.dsk`/`sky.dnr` (English, a British cast), read by `sky.py`:
+  each speech file's line text and the character the game's scripts have say it. Lines whose
+  speaker the scripts do not pin to one character are not listed (they could be a held-out
+  character's voice). Unpacked from its .deb like Flight of the Amazon Queen.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import os
 import re
 import subprocess
@@ -32,6 +37,13 @@ from pathlib import Path
 import numpy as np
 
 from emosync.evaluation.asterisk import decode_g722, is_reserved, read_transcripts
+from emosync.training.corpus.sky import (
+    SPEECH_RATE,
+    SkyDisk,
+    clean_text,
+    speech_lines,
+    speech_samples,
+)
 
 TUXPAINT_DIR = Path("/usr/share/tuxpaint/stamps")
 FILLETS_DIR = Path("/usr/share/games/fillets-ng")
@@ -40,6 +52,8 @@ DOC_DIR = Path("/usr/share/doc")
 GAMES_DIR = Path(os.environ.get("EMOSYNC_GAMES_DIR", "data/games"))  # fetch_games unpacks here
 QUEEN_FILE = "usr/share/scummvm/flight-of-the-amazon-queen/queen.1c"
 QUEEN_PACKAGE = "flight-of-the-amazon-queen"
+SKY_DIR = "usr/share/scummvm/beneath-a-steel-sky"
+SKY_PACKAGE = "beneath-a-steel-sky"
 # the sex of a Queen character where its name says it (the hero Joe King, Faye Russell, ...)
 QUEEN_SEX = {"JOE": "m", "FAYE": "f", "BUD": "m", "NAOMI": "f", "HENRY": "m", "FRANK": "m",
              "LOLA": "f", "PRIN": "f", "IAN": "m", "JOHN": "m"}  # fmt: skip
@@ -252,7 +266,9 @@ def fillets_clips(lang: str, root: Path = FILLETS_DIR) -> Iterator[RealClip]:
 
 
 # --- Flight of the Amazon Queen -----------------------------------------------------------------
-def fetch_games(dest: Path = GAMES_DIR, packages: tuple[str, ...] = (QUEEN_PACKAGE,)) -> None:
+def fetch_games(
+    dest: Path = GAMES_DIR, packages: tuple[str, ...] = (QUEEN_PACKAGE, SKY_PACKAGE)
+) -> None:
     """Unpack the game packages' .debs into `dest` (apt-get download + dpkg-deb -x), without
     installing them or their scummvm dependency."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -290,9 +306,43 @@ def queen_clips(games: Path = GAMES_DIR) -> Iterator[RealClip]:
         )  # fmt: skip
 
 
+# --- Beneath a Steel Sky ------------------------------------------------------------------------
+def sky_path(games: Path = GAMES_DIR) -> Path | None:
+    """The folder with sky.dsk, sky.dnr and sky.cpt: installed, else unpacked under `games`."""
+    for root in (Path("/"), games):
+        folder = root / SKY_DIR
+        if all((folder / f).is_file() for f in ("sky.dsk", "sky.dnr", "sky.cpt")):
+            return folder
+    return None
+
+
+def sky_clips(games: Path = GAMES_DIR) -> Iterator[RealClip]:
+    """The speech files of Beneath a Steel Sky whose speaker the scripts name (see sky.py)."""
+    folder = sky_path(games)
+    if folder is None:
+        return
+    doc = folder.parents[1] / "doc"  # .../usr/share/doc beside .../usr/share/scummvm
+    for line in speech_lines(folder):
+        text = clean_text(line.text)
+        if line.candidates != 1 or not text:
+            continue
+        yield RealClip(
+            "sky", str(line.file), folder / "sky.dsk", text, "en", f"sky:{line.speaker}",
+            line.sex, SKY_PACKAGE, f"sky.dsk/{line.file}",
+            {"file": line.file, "text_number": line.text_number, "samples": line.samples,
+             "doc_dir": str(doc)},
+        )  # fmt: skip
+
+
+@functools.cache
+def _sky_disk(folder: Path) -> SkyDisk:
+    return SkyDisk(folder)
+
+
 # --- all sources --------------------------------------------------------------------------------
 SOURCES = (
     "tuxpaint", "asterisk-fr", "asterisk-it", "asterisk-ru", "fillets-cs", "fillets-nl", "queen",
+    "sky",
 )  # fmt: skip
 
 
@@ -306,6 +356,8 @@ def source_clips(source: str) -> Iterator[RealClip]:
         return fillets_clips(source.split("-", 1)[1])
     if source == "queen":
         return queen_clips()
+    if source == "sky":
+        return sky_clips()
     raise ValueError(f"unknown source {source!r} (choose {', '.join(SOURCES)})")
 
 
@@ -317,9 +369,12 @@ def load_samples(clip: RealClip) -> np.ndarray:
         from emosync.training.corpus.queen import decode_mp3, read_resource
 
         return decode_mp3(read_resource(clip.audio, clip.extra["offset"], clip.extra["size"]))
-    import soundfile as sf
-
     from emosync.training.corpus.voices import to_16k
+
+    if clip.source == "sky":
+        data = _sky_disk(clip.audio.parent).load(int(clip.extra["file"]))
+        return to_16k(speech_samples(data), SPEECH_RATE)
+    import soundfile as sf
 
     samples, rate = sf.read(str(clip.audio), dtype="float32", always_2d=True)
     return to_16k(samples.mean(axis=1), int(rate))
