@@ -13,7 +13,7 @@ from emosync.errors import InputError
 from emosync.exporters.dispatch import READABLE, read
 from emosync.inference.facecurves import FaceCurves
 from emosync.render.portrait import Portrait, load_portrait
-from emosync.render.video import MAX_SIZE, MIN_SIZE, write_video
+from emosync.render.video import MAX_SIZE, MIN_SIZE, check_fps, check_size, write_video
 
 VIDEO_SUFFIX = ".mp4"
 
@@ -69,10 +69,7 @@ def check_video_args(outputs: list[Path], args: argparse.Namespace) -> None:
         if not args.strip.lower().endswith(".png"):
             raise InputError("the strip is a PNG: name it *.png")
         check_writable(args.strip, force=args.force)
-    if args.size is not None and not MIN_SIZE <= args.size <= MAX_SIZE:
-        raise InputError(
-            f"--size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {args.size}"
-        )
+    check_size(args.size)
 
 
 def video_outputs(args: argparse.Namespace) -> list[Path]:
@@ -131,8 +128,8 @@ def write_portrait_video(
 def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     check_video_args([out], args)
-    if args.fps is not None and not 0 < args.fps <= 60:
-        raise InputError(f"--fps must be above 0 and at most 60, got {args.fps:g}")
+    if args.fps is not None:
+        check_fps(args.fps)
     curves = read(args.curves)
     portrait = portrait_from(args)
     write_portrait_video(curves, portrait, out, args.audio, args, fps=args.fps)

@@ -60,11 +60,22 @@ class VideoResult:
         return self.n_frames / max(self.seconds, 1e-9)
 
 
+def check_size(size: int | None) -> None:
+    """InputError unless `size` is None or MIN_SIZE to MAX_SIZE pixels."""
+    if size is not None and not MIN_SIZE <= int(size) <= MAX_SIZE:
+        raise InputError(f"--size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {size}")
+
+
+def check_fps(fps: float) -> None:
+    """InputError unless 0 < `fps` <= MAX_FPS."""
+    if not 0 < fps <= MAX_FPS:
+        raise InputError(f"--fps must be above 0 and at most {MAX_FPS:g}, got {fps:g}")
+
+
 def output_size(width: int, height: int, size: int | None = None) -> tuple[int, int]:
     """The video's width and height: the photo's aspect with the longer side `size` (default:
     the photo's own, capped at MAX_SIZE), both even (H.264 in 4:2:0 needs that)."""
-    if size is not None and not MIN_SIZE <= int(size) <= MAX_SIZE:
-        raise InputError(f"--size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {size}")
+    check_size(size)
     longer = int(size) if size is not None else min(max(width, height), MAX_SIZE)
     scale = longer / max(width, height)
     return (
@@ -281,8 +292,7 @@ def write_video(
     out = check_writable(out_path, force=force)
     strip_path = check_writable(strip, force=force) if strip is not None else None
     if fps is not None:
-        if not 0 < fps <= MAX_FPS:
-            raise InputError(f"video fps must be above 0 and at most {MAX_FPS:g}, got {fps:g}")
+        check_fps(fps)
         curves = curves.resample(fps) if fps != curves.fps else curves
     if curves.fps > MAX_FPS:
         raise InputError(f"{curves.fps:g} fps is more than a video takes ({MAX_FPS:g}): use --fps")
