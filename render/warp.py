@@ -18,6 +18,8 @@ INNER_RING = 1.35  # × the face oval's half extents: hair, ears and the neck's 
 OUTER_RING = 2.1  # × the half extents: fixed from here on
 RING_POINTS = 24
 SUBPIXEL = 4  # fillConvexPoly's fractional bits
+MIN_AREA = 0.05  # twice a frame triangle's area in pixels below which it is not drawn
+SQUEEZED = 2.0  # a frame triangle this many times smaller than in the photo is drawn first
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class Warper:
         x0, y0, x1, y1 = mesh.box
         ys, xs = np.mgrid[y0:y1, x0:x1].astype(np.float32)
         self._grid = (xs, ys)
+        self._source_area = _signed_areas(mesh.source[mesh.triangles])
+        self._orientation = np.sign(self._source_area)
 
     def __call__(self, dest: np.ndarray, depth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The photo with the mesh points at `dest` [N, 2] (`depth` [N] orders overlaps, larger
@@ -114,8 +118,15 @@ class Warper:
             return ids
         tri = self.mesh.triangles
         corners = np.round((dest[tri] - [x0, y0]) * (1 << SUBPIXEL)).astype(np.int32)
-        order = np.argsort(-depth[tri].mean(axis=1), kind="stable")
-        for t in order:
+        # a triangle squeezed to a line or folded over (turned the other way round than in the
+        # photo) is left out: its neighbours cover its pixels, as a surface folding away would.
+        # Squeezed ones go first: the pixels on their edges that fillConvexPoly adds would read
+        # the photo far outside them, so their neighbours draw over those. Then far to near.
+        area = _signed_areas(dest[tri])
+        kept = (np.sign(area) == self._orientation) & (np.abs(area) >= MIN_AREA)
+        squeezed = np.abs(self._source_area) > SQUEEZED * np.abs(area)
+        order = np.lexsort((-depth[tri].mean(axis=1), ~squeezed))
+        for t in order[kept[order]]:
             cv2.fillConvexPoly(ids, corners[t], (int(t),), cv2.LINE_8, SUBPIXEL)
         return ids
 
@@ -135,6 +146,12 @@ class Warper:
             a, b, c = (np.take(table[3 * k + j], index) for j in range(3))
             out[..., k] = a * xs + b * ys + c
         return out
+
+
+def _signed_areas(corners: np.ndarray) -> np.ndarray:
+    """Twice the signed area [T] of triangles `corners` [T, 3, 2]."""
+    e1, e2 = corners[:, 1] - corners[:, 0], corners[:, 2] - corners[:, 0]
+    return e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
 
 
 def _affines(tri: np.ndarray, dest: np.ndarray, values: np.ndarray) -> np.ndarray:
