@@ -122,8 +122,8 @@ def _render_patch(
     blur = max(0.12 * min(gap, width * 0.3) * ss, 1.0)
     soft = cv2.GaussianBlur(inside, (0, 0), blur)
     depth = np.clip((soft - 0.5) * 2.0, 0.0, 1.0)  # 0 at the lips, 1 deep inside
-    tint = np.ones(3) if shape.tint is None else 0.55 + 0.45 * shape.tint
-    light = float(np.clip(gap / (0.2 * width), 0.7, 1.0)) * tint
+    tint = np.ones(3) if shape.tint is None else 0.4 + 0.6 * shape.tint
+    light = float(np.clip(gap / (0.2 * width), 0.85, 1.0)) * tint
 
     colour = CAVITY_EDGE * (1 - depth[..., None]) + CAVITY * depth[..., None]
     tongue_centre = lower_jaw - (0.06 - 0.08 * shape.tongue_out) * width
