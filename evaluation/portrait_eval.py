@@ -80,6 +80,7 @@ class ClipResult:
     n_frames: int
     track_s: float  # load_portrait: reading and tracking the photo
     video_s: float  # write_video: drawing and encoding every frame
+    cpu_s: float  # CPU seconds of both, ffmpeg's included (the load does not change it)
     tops: list[str | None]  # FER top-1 per read frame (None: no face found)
     openings: np.ndarray  # per video frame, the inner-lip opening (NaN: no face)
     curve_gap: np.ndarray  # per curve frame, rigs.mouth.lip_gap
@@ -117,8 +118,20 @@ class ClipResult:
             "no_face_frames": int(np.isnan(self.openings).sum()),
             "track_s": round(self.track_s, 3),
             "video_s": round(self.video_s, 3),
+            "cpu_s": round(self.cpu_s, 3),
             "fps": round(self.throughput, 1),
         }
+
+
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished children (ffmpeg)."""
+    import resource
+
+    me, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
 
 
 def measure_clip(
@@ -138,10 +151,11 @@ def measure_clip(
     from emosync.render.portrait import load_portrait
     from emosync.render.video import write_video
 
-    t0 = time.perf_counter()
+    cpu0, t0 = _cpu_seconds(), time.perf_counter()
     portrait = load_portrait(image, name)
     track_s = time.perf_counter() - t0
     result = write_video(curves, portrait, out, audio_path=clip, size=SIZE, force=True)
+    cpu_s = _cpu_seconds() - cpu0
     tops: list[str | None] = []
     openings, stills = [], {}
     for i, frame in enumerate(video_frames(out)):
@@ -161,6 +175,7 @@ def measure_clip(
         n_frames=result.n_frames,
         track_s=track_s,
         video_s=result.seconds,
+        cpu_s=cpu_s,
         tops=tops,
         openings=opened,
         curve_gap=lip_gap(curves.blendshapes()).astype(np.float64),

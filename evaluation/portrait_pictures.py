@@ -25,7 +25,8 @@ from emosync.exporters.preview import contact_sheet
 from emosync.inference.timed_phones import Alignment
 from emosync.rigs.phonemes import BILABIAL
 
-TILE = 136  # pixels of one tile of the emotion sheet
+TILE = 150  # pixels of one tile of the emotion sheet
+FACE_ZOOM = 1.5  # a tile shows this many times the classifier's face box
 HEAD_MARGIN = 0.45  # face sizes around the landmarks that still count as head (hair, neck)
 CHANGED = 16  # grey levels: a pixel that differs from the photo by more has moved
 
@@ -41,29 +42,38 @@ def _label(tile: np.ndarray, lines: list[str]) -> np.ndarray:
     return out
 
 
-def _tile(image: np.ndarray) -> np.ndarray:
+def _tile(image: np.ndarray, box: tuple[int, int, int, int] | None) -> np.ndarray:
+    """The face (FACE_ZOOM times the classifier's box, about its centre) as a TILE square;
+    the whole image without a box."""
     import cv2
 
+    if box is not None:
+        x, y, w, h = box
+        half = int(FACE_ZOOM * max(w, h) / 2)
+        cx, cy = x + w // 2, y + h // 2
+        pad = cv2.copyMakeBorder(image, half, half, half, half, cv2.BORDER_REPLICATE)
+        image = pad[cy : cy + 2 * half, cx : cx + 2 * half]
     return cv2.resize(image, (TILE, TILE), interpolation=cv2.INTER_AREA)
+
+
+def _read_tile(image: np.ndarray, judge: FerClassifier, first_line: str) -> np.ndarray:
+    reading = judge.read(image)
+    seen = "no face" if reading is None else f"{reading.top} {reading.scores[reading.top]:.2f}"
+    box = None if reading is None else reading.box
+    return _label(_tile(image, box), [first_line, f"FER: {seen}"])
 
 
 def emotion_sheet(
     results: list[ClipResult], photos: dict[str, np.ndarray], judge: FerClassifier
 ) -> np.ndarray:
-    """Rows of [photo, a frame per emotion] for each portrait in `photos` (in its order)."""
+    """Rows of [photo, a frame per emotion] for each portrait in `photos` (in its order), the
+    face cropped from each and labelled with the classifier's top class."""
     tiles, emotions = [], list(dict.fromkeys(r.emotion for r in results))
     for name, photo in photos.items():
-        tiles.append(_label(_tile(photo), [name, "the photo"]))
+        tiles.append(_read_tile(photo, judge, f"{name}: photo"))
         for emotion in emotions:
             r = next(r for r in results if r.portrait == name and r.emotion == emotion)
-            still = next(iter(r.stills.values()))
-            reading = judge.read(still)
-            seen = (
-                "no face"
-                if reading is None
-                else f"{reading.top} {max(reading.scores.values()):.2f}"
-            )
-            tiles.append(_label(_tile(still), [emotion, f"FER: {seen}"]))
+            tiles.append(_read_tile(next(iter(r.stills.values())), judge, emotion))
     return contact_sheet(tiles, cols=len(emotions) + 1)
 
 

