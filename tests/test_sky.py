@@ -164,6 +164,7 @@ def test_character_names_and_sexes() -> None:
     assert sky.character("son_to_dad") == ("SON", "m")
     assert sky.character("sc42_jdg_to_jobs") == ("JUDGE", None)
     assert sky.character("sc42_fos_talk_l") == ("FOSTER", "m")
+    assert sky.character("big_f_up") == ("FOSTER", "m")  # big Foster's talk, facing up
     assert sky.character("text_mouse") is None
 
 

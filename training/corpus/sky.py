@@ -594,7 +594,7 @@ def _runners_and_partners(
 # The character behind an object or talk-animation name of sky.cpt (first match wins), with the
 # sex where the game makes it plain (a woman's or man's name or a father/son); None otherwise.
 CHARACTERS: tuple[tuple[str, str, str | None], ...] = (
-    (r"(?<!to_)fos(t|_)", "FOSTER", "m"),  # not "dad_to_foster": Dad talking to him
+    (r"(?<!to_)fos(t|_)|big_f_", "FOSTER", "m"),  # not "dad_to_foster": Dad talking to him
     (r"joey", "JOEY", None),
     (r"lamb", "LAMB", "m"),
     (r"anita", "ANITA", "f"),
