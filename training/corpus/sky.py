@@ -56,6 +56,7 @@ import numpy as np
 SPEECH_RATE = 11025
 HEADER_BYTES = 22  # the data file header: eleven uint16
 SPEECH_FILE_BASE = 50000
+OTHER_SOUND_FILES = 59000  # 59000-59999: 159 packed sound files outside the text numbering
 # first speech file (after SPEECH_FILE_BASE) of each text section
 SPEECH_SECTION_START = (0, 600, 1100, 2430, 3380, 4530, 5080, 5230)
 TEXT_FILE_BASE = 60600  # + 8 * language + section; English is language 0
@@ -714,7 +715,7 @@ def speech_lines(folder: Path) -> list[SpeechLine]:
     out = []
     for number in sorted(disk.entries):
         t = text_number(number)
-        if t is None or number >= TEXT_FILE_BASE or number >= 59000:
+        if t is None or number >= OTHER_SOUND_FILES:
             continue
         section, line = t >> 12, t & 0xFFF
         if section not in banks:
@@ -731,6 +732,6 @@ def speech_lines(folder: Path) -> list[SpeechLine]:
 
 
 def clean_text(text: str) -> str:
-    """A line as words to align: no stage directions or formatting characters."""
+    """A line as words to align: control characters become spaces, runs of spaces one."""
     t = re.sub(r"[\x00-\x1f]", " ", text)
     return " ".join(t.split())
