@@ -70,6 +70,15 @@ fetch_portraits() {
 }
 fetch_portraits
 
+# The two games' speech (corpus v2, docs/corpus.md): their .debs unpacked into data/games, not
+# installed (that would pull in scummvm); the readers' tests on the real files need them.
+fetch_games() {
+  say "unpacking the game speech packages into data/games (apt-get download + dpkg-deb -x)"
+  .venv/bin/python -c "from emosync.training.corpus.real_sources import fetch_games; fetch_games()" ||
+    echo "setup: warning: the game packages could not be fetched (offline?); their tests skip" >&2
+}
+fetch_games
+
 say "animating the bundled example (examples/hello.wav)"
 .venv/bin/emosync animate examples/hello.wav --transcript examples/hello.txt \
   --emotion "slightly happy" --force \
