@@ -3,14 +3,16 @@
 Generates long files under /tmp by repeating a real clip (examples/hello.wav, 22.05 kHz, so the
 resampler runs as it does for most users' files) and silent / near-silent files of the same
 length, then runs the real CLI in a subprocess and samples the resident memory of its whole
-process tree (the recognition workers included) from /proc every 50 ms. Prints one Markdown
+process tree (the recognition workers included) from /proc every 0.2 s. Prints one Markdown
 row per run: peak RSS of the tree, peak of the main process (from wait4), wall seconds, exit
 code and the last stderr line.
 
-    nice -n 10 .venv/bin/python bench/bench_memory.py --minutes 10 60
-    nice -n 10 .venv/bin/python bench/bench_memory.py --minutes 600 --engines neural
+    nice -n 15 .venv/bin/python bench/bench_memory.py --minutes 10 60
+    nice -n 15 .venv/bin/python bench/bench_memory.py --minutes 600 --engines neural --formats npz
 
-Linux only (/proc). Results: docs/reliability.md, "Memory and length".
+Runs side by side need their own --folder (the outputs are named out.<suffix> in it); --keep
+keeps the generated clips for the next run. Linux only (/proc). Results: docs/reliability.md,
+"Memory and length".
 """
 
 from __future__ import annotations
@@ -109,8 +111,12 @@ def _pss(pid: int) -> int:
     return 0
 
 
-def run(cmd: list[str], timeout: float) -> tuple[int, float, int, int, int, str]:
-    """(exit code, wall s, peak tree RSS, peak tree PSS, peak main RSS, last stderr line)."""
+def run(
+    cmd: list[str], timeout: float, interval: float = 0.2
+) -> tuple[int, float, int, int, int, str]:
+    """(exit code, wall s, peak tree RSS, peak tree PSS, peak main RSS, last stderr line); the
+    tree is sampled every `interval` s (a sample reads all of /proc: at 50 ms it took a tenth
+    of a core on the 2-core machine)."""
     err_path = Path(f"/tmp/emosync_bench_memory.{os.getpid()}.stderr")
     with open(err_path, "w") as err:
         start = time.monotonic()
@@ -126,7 +132,7 @@ def run(cmd: list[str], timeout: float) -> tuple[int, float, int, int, int, str]
                 break
             if time.monotonic() - start > timeout:
                 proc.kill()
-            time.sleep(0.05)
+            time.sleep(interval)
         wall = time.monotonic() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
     main_peak = usage.ru_maxrss * 1024  # KiB on Linux
@@ -155,6 +161,7 @@ def main() -> int:
     ap.add_argument("--folder", type=Path, default=Path("/tmp/emosync_bench_memory"))
     ap.add_argument("--timeout", type=float, default=3600.0)
     ap.add_argument("--keep", action="store_true", help="keep the generated clips")
+    ap.add_argument("--interval", type=float, default=0.2, help="seconds between tree samples")
     args = ap.parse_args()
     args.folder.mkdir(parents=True, exist_ok=True)
     if args.formats == ["all"]:
@@ -179,7 +186,7 @@ def main() -> int:
                 for suffixes in sets if kind == "speech" else [[".npz"]]:
                     outs = [args.folder / f"out{s}" for s in suffixes]
                     cmd = command(audio, engine, outs, transcript)
-                    code, wall, peak, pss, main_peak, last = run(cmd, args.timeout)
+                    code, wall, peak, pss, main_peak, last = run(cmd, args.timeout, args.interval)
                     label = f"{kind} {minutes:g} min"
                     print(
                         f"| {label} | {engine} | {' '.join(suffixes)} | {code} | {wall:.1f} "
