@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +28,14 @@ from scipy.sparse.linalg import splu
 
 from emosync.rigs.channels import ARKIT_NAMES
 from emosync.rigs.demo_face import SKINLESS_UV
+from emosync.rigs.face_landmarks import (
+    IRIS_L,
+    IRIS_R,
+    LIP_INNER_LO,
+    LIP_INNER_UP,
+    LIP_OUTER_LO,
+    LIP_OUTER_UP,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT_NPZ = ROOT / "rigs" / "data" / "demo_face.npz"
@@ -35,19 +44,11 @@ OUT_PICTURE = ROOT / "docs" / "img" / "demo_face_targets.png"
 FACE_WIDTH = 0.15  # metres between landmarks 234 and 454
 MM = 0.001
 
-# mediapipe landmark indices, right = subject's right (image left, -X)
-LIP_INNER_UP = [78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308]
-LIP_INNER_LO = [78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308]
-LIP_OUTER_UP = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291]
-LIP_OUTER_LO = [61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291]
-EYE_L_UP = [263, 466, 388, 387, 386, 385, 384, 398, 362]
-EYE_L_LO = [263, 249, 390, 373, 374, 380, 381, 382, 362]
+# more mediapipe landmark indices (rigs/face_landmarks.py has the lips, eyes and irises),
+# right = subject's right (image left, -X)
 BROW_L = [300, 293, 334, 296, 336, 285, 295, 282, 283, 276]
-BROW_L_OUTER = [300, 293, 276, 283]
-IRIS_L, IRIS_R = 473, 468
 NOSE_WING_L = [358, 279, 429, 420, 360, 344, 327, 294, 278]
 CHEEK_L = 425  # malar fat pad, puffed by cheekPuff
-CHEEKBONE_L = 330
 MIDLINE = [10, 151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 164, 0, 13, 14, 17, 18, 200, 152]
 
 SKIN = np.array([0.72, 0.42, 0.31])
@@ -156,7 +157,7 @@ def mirror_map(v: np.ndarray) -> np.ndarray:
 def align_and_symmetrise(v: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rotate the face so its mirror plane is x = 0 and the forehead is up; average each vertex
     with its mirror image. Returns the vertices and the mirror permutation."""
-    x_axis = (v[IRIS_L] - v[IRIS_R]) + (v[291] - v[61])
+    x_axis = (v[IRIS_L[0]] - v[IRIS_R[0]]) + (v[291] - v[61])  # iris centres
     for _ in range(3):
         x_axis /= np.linalg.norm(x_axis)
         y_axis = v[10] - v[152]
@@ -386,7 +387,7 @@ class Surface:
         assert np.abs(self.v[perm] - reflected).max() < 1e-9, "subdivided face is not symmetric"
         return perm
 
-    def chain(self, landmarks: list[int]) -> list[int]:
+    def chain(self, landmarks: Sequence[int]) -> list[int]:
         """Landmarks plus the subdivision vertices on the edges between consecutive ones."""
         e = edge_list(self.faces)
         out = [landmarks[0]]
@@ -965,7 +966,7 @@ def polygon_mask(
 def skin_colors(s: Surface) -> np.ndarray:
     v = s.v
     xy = v[:, :2]
-    lips = polygon_mask(xy, v[LIP_OUTER_UP + LIP_OUTER_LO[-2:0:-1], :2], 1.2 * MM)
+    lips = polygon_mask(xy, v[[*LIP_OUTER_UP, *LIP_OUTER_LO[-2:0:-1]], :2], 1.2 * MM)
     brow_l = polygon_mask(xy, v[BROW_L, :2], 1.6 * MM, grow=0.3 * MM)
     brows = np.maximum(brow_l, brow_l[s.mirror])
     cheek_c = v[[CHEEK_L, int(s.mirror[CHEEK_L])]]
@@ -1003,7 +1004,7 @@ def build() -> dict[str, np.ndarray]:
     faces = orient(tessellation_triangles(), v[:468])
     v, perm = align_and_symmetrise(v, faces)
     faces = symmetric_topology(faces, v, perm)
-    base = relax_smile(fix_mouth(v[:468], faces, LIP_INNER_UP, LIP_INNER_LO), faces)
+    base = relax_smile(fix_mouth(v[:468], faces, list(LIP_INNER_UP), list(LIP_INNER_LO)), faces)
     iris = v[468:]
     sv, sfaces = subdivide(base, faces)
     s = Surface(sv, sfaces, perm[:468], faces)
