@@ -43,6 +43,8 @@ MEL_PER_FRAME = 2  # mel frames (10 ms hop) per output frame (20 ms)
 MAX_LOOKAHEAD = 12  # mel frames: 120 ms
 OUT_CHANNELS = (*ARKIT_NAMES, *ROTATION_NAMES[:3])  # the model's 55 outputs
 CALIBRATION_KEY = "calibration"  # optional metadata: per-channel quantile maps (see _calibration)
+SEAL_GAIN_KEY = "seal_gain"  # optional metadata: P+B+M probability × gain = seal demand (≤ 1)
+MAX_SEAL_GAIN = 10.0
 N_OUT = len(OUT_CHANNELS)
 FEATURE_DEFAULTS = MEL.contract()  # a model's feature metadata must equal these
 WINDOW_FRAMES = 500  # output frames per model call on whole clips (10 s)
@@ -104,6 +106,7 @@ class NeuralConvertor:
             raise _contract(self.model, f"look-ahead {self.lookahead} mel frames is over 120 ms")
         _check_io(self.model)
         self.calibration = _calibration(self.model)
+        self.seal_gain = _seal_gain(self.model)
 
     @property
     def version(self) -> str:
@@ -192,10 +195,12 @@ class NeuralConvertor:
         return LogMelStream()  # MEL: _check_features refused any model with other settings
 
     def seal_track(self, phones: np.ndarray) -> np.ndarray:
-        """Seal demand per frame: the probability that a bilabial (P, B, M) is being said."""
+        """Seal demand per frame: the probability that a bilabial (P, B, M) is being said, times
+        the model's `seal_gain` (metadata, chosen on validation data; 1 when absent), at most 1."""
         if self.bilabial.size == 0:
             return np.zeros(len(phones), np.float32)
-        return np.clip(phones[:, self.bilabial].sum(axis=1), 0.0, 1.0).astype(np.float32)
+        demand = self.seal_gain * phones[:, self.bilabial].sum(axis=1)
+        return np.clip(demand, 0.0, 1.0).astype(np.float32)
 
 
 @lru_cache(maxsize=1)
@@ -260,6 +265,19 @@ def _calibration(model: Model) -> dict[int, tuple[np.ndarray, np.ndarray]]:
             raise _contract(model, f"calibration of {name!r} is not monotone")
         out[OUT_CHANNELS.index(name)] = (xs, ys)
     return out
+
+
+def _seal_gain(model: Model) -> float:
+    """The metadata's seal gain (1 when absent): a number in (0, MAX_SEAL_GAIN]."""
+    if SEAL_GAIN_KEY not in model.metadata:
+        return 1.0
+    try:
+        gain = float(model.metadata[SEAL_GAIN_KEY])
+    except ValueError:
+        gain = float("nan")
+    if not 0.0 < gain <= MAX_SEAL_GAIN:  # also refuses nan
+        raise _contract(model, f"seal_gain must be a number in (0, {MAX_SEAL_GAIN:g}]")
+    return gain
 
 
 def _check_io(model: Model) -> None:

@@ -166,6 +166,10 @@ def test_loads_and_reads_contract(conv):
         ({"calibration": json.dumps({"maps": {"jawWide": {"model": [0, 1],
                                                           "teacher": [0, 1]}}})}, "malformed"),
         ({"calibration": "[1, 2]"}, "no 'maps'"),
+        ({"seal_gain": "0"}, "seal_gain"),
+        ({"seal_gain": "nan"}, "seal_gain"),
+        ({"seal_gain": "twice"}, "seal_gain"),
+        ({"seal_gain": "11"}, "seal_gain"),
     ],
 )  # fmt: skip
 def test_contract_breaks_are_one_line_errors(tmp_path, change, message):
@@ -196,6 +200,27 @@ def test_calibration_maps_the_channel_and_nothing_else(tmp_path, conv):
     others = [i for i in range(mapped.shape[1]) if i != j]
     assert np.array_equal(mapped[:, others], raw[:, others])
     assert np.any(mapped[:, j] > raw[:, j] + 1e-3)
+
+
+def test_seal_gain_scales_the_seal_demand_up_to_one(tmp_path, conv):
+    """A model's `seal_gain` metadata multiplies the P+B+M probability (capped at 1); without
+    it the demand is the probability itself. calibrate.py --seal-gain writes it."""
+    from emosync.inference.convertor import NeuralConvertor
+
+    pytest.importorskip("torch")  # the training side writes the gain
+    from emosync.training.convertor.calibrate import main as calibrate_main
+
+    phones = np.zeros((4, len(conv.phones)), np.float32)
+    phones[:, 0] = 1.0
+    for row, p in enumerate((0.0, 0.1, 0.2, 0.5)):
+        phones[row, conv.bilabial[0]] = p
+        phones[row, 0] = 1.0 - p
+    assert np.allclose(conv.seal_track(phones), [0.0, 0.1, 0.2, 0.5])
+    path = make_convertor(tmp_path)
+    assert calibrate_main(["--model", str(path), "--seal-gain", "4"]) == 0
+    gained = NeuralConvertor(path)
+    assert gained.seal_gain == 4.0
+    assert np.allclose(gained.seal_track(phones), [0.0, 0.4, 0.8, 1.0])
 
 
 def test_modified_model_file_is_refused(tmp_path):

@@ -24,6 +24,7 @@ import numpy as np
 from emosync.atomic import atomic_write_bytes
 from emosync.inference.convertor import (
     CALIBRATION_KEY,
+    SEAL_GAIN_KEY,
     SMOOTH_SIGMA,
     NeuralConvertor,
     smooth_frames,
@@ -56,10 +57,15 @@ def fit(conv: NeuralConvertor, clips: list[Clip], channels: tuple[str, ...]) -> 
     return {"maps": maps, "frames": int(len(m)), "clips": len(clips)}
 
 
-def write(conv: NeuralConvertor, calibration: dict) -> None:
-    """Store the calibration in the model's metadata; rewrite the file and its MANIFEST entry."""
+def write(conv: NeuralConvertor, calibration: dict | None = None, seal_gain: float | None = None):
+    """Store the calibration and/or the seal gain in the model's metadata; rewrite the file and
+    its MANIFEST entry."""
     path = conv.model.path
-    metadata = {**conv.model.metadata, CALIBRATION_KEY: json.dumps(calibration)}
+    metadata = dict(conv.model.metadata)
+    if calibration is not None:
+        metadata[CALIBRATION_KEY] = json.dumps(calibration)
+    if seal_gain is not None:
+        metadata[SEAL_GAIN_KEY] = f"{seal_gain:g}"
     data = with_metadata(path, metadata)
     atomic_write_bytes(path, data, force=True)
     update_manifest(path.parent, {path.name: sha256_bytes(data)})
@@ -75,10 +81,24 @@ def calibrate(model_path: Path, clips: list[Clip], channels=DEFAULT_CHANNELS) ->
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--corpus", type=Path, nargs="+", required=True)
+    ap.add_argument("--corpus", type=Path, nargs="+", help="refit the maps on their val split")
     ap.add_argument("--model", type=Path, required=True, help="convertor.onnx to calibrate")
     ap.add_argument("--channels", default=",".join(DEFAULT_CHANNELS), help="comma list")
+    ap.add_argument(
+        "--seal-gain",
+        type=float,
+        help="store this seal gain (P+B+M probability × gain = seal demand), chosen on val",
+    )
     args = ap.parse_args(argv)
+    if args.seal_gain is not None:
+        if not 0.0 < args.seal_gain <= 10.0:
+            ap.error("--seal-gain takes a number in (0, 10]")
+        write(NeuralConvertor(args.model), seal_gain=args.seal_gain)
+        print(f"{args.model}: seal_gain {args.seal_gain:g}")
+    if not args.corpus:
+        if args.seal_gain is None:
+            ap.error("give --corpus (refit the maps) or --seal-gain")
+        return 0
     channels = tuple(c.strip() for c in args.channels.split(",") if c.strip())
     unknown = [c for c in channels if c not in ARKIT_NAMES]
     if unknown:

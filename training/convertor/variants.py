@@ -77,6 +77,11 @@ SEALS: dict[str, Callable[[np.ndarray], np.ndarray] | None] = {
     "noseal": lambda s: 0.0 * s,
     "sq": lambda s: s**2,
     "gate": lambda s: np.clip((s - 0.25) / 0.5, 0.0, 1.0),
+    "x2": lambda s: np.clip(2.0 * s, 0.0, 1.0),
+    "x3": lambda s: np.clip(3.0 * s, 0.0, 1.0),
+    "x4": lambda s: np.clip(4.0 * s, 0.0, 1.0),
+    "x6": lambda s: np.clip(6.0 * s, 0.0, 1.0),
+    "sqrt": np.sqrt,
 }
 
 
