@@ -11,7 +11,12 @@ import numpy as np
 
 from emosync import __version__
 from emosync.errors import InputError
-from emosync.inference.alignment import TranscriptMismatch, align, align_stream
+from emosync.inference.alignment import (
+    TranscriptMismatch,
+    align,
+    align_stream,
+    shutdown_workers,
+)
 from emosync.inference.articulation import Articulation
 from emosync.inference.audio import (
     SAMPLE_RATE,
@@ -348,7 +353,10 @@ def _align_streamed(
             yield block
 
     report = (lambda done: progress(min(done, duration), duration)) if progress else None
-    alignment = align_stream(blocks(), transcript, progress=report)
+    try:
+        alignment = align_stream(blocks(), transcript, progress=report)
+    finally:  # the recognition workers (a recogniser each, ~125 MB) go before the face is
+        shutdown_workers()  # made, so theirs and its memory are not held at once
     energy = np.concatenate(energies) if energies else np.zeros(0, np.float32)
     if energy.size == 0 or float(energy.max()) < SILENT_DB:
         raise InputError(f"{path} is silent")
