@@ -26,16 +26,16 @@ EYE_RADIUS_M = 0.012  # eyeball centre to the front of the cornea
 MAX_GAZE = 0.3  # the iris moves at most this fraction of the eye's width
 LIP_SPREAD = 0.2  # the lip closure fades over this fraction of the mouth width
 JAW_TARGETS = [ARKIT_NAMES.index(n) for n in ("jawOpen", "jawLeft", "jawRight", "jawForward")]
-NEUTRALISE = 1.0  # how much of the photo's fitted mouth expression is undone at rest
 NEUTRALISED = [
     ARKIT_NAMES.index(n)
     for n in ARKIT_NAMES
     if n.startswith(("mouthSmile", "mouthFrown", "mouthDimple", "mouthStretch", "mouthPress"))
     or n.startswith(("mouthRoll", "mouthShrug", "mouthPucker", "mouthFunnel", "cheekPuff"))
 ]
+# upper and lower lid points facing each other across the middle of each eye
 BLINK_PAIRS = {
-    "eyeBlinkRight": ((160, 144), (159, 145), (158, 153)),
-    "eyeBlinkLeft": ((387, 373), (386, 374), (385, 380)),
+    "eyeBlinkRight": tuple(zip(lm.EYE_R_UP[3:6], lm.EYE_R_LO[3:6], strict=True)),
+    "eyeBlinkLeft": tuple(zip(lm.EYE_L_UP[3:6], lm.EYE_L_LO[3:6], strict=True)),
 }
 
 
@@ -114,7 +114,7 @@ def face_motion(
     rest = tracked.copy()
     if expression is not None:
         w = np.clip(np.asarray(expression, dtype=np.float64)[NEUTRALISED], 0.0, 1.0)
-        rest -= NEUTRALISE * np.tensordot(w, fields[NEUTRALISED], axes=1)
+        rest -= np.tensordot(w, fields[NEUTRALISED], axes=1)
     rest += lip_closure(rest)
     for name, pairs in BLINK_PAIRS.items():
         k = ARKIT_NAMES.index(name)
