@@ -17,6 +17,7 @@ import numpy as np
 
 from emosync.exporters.preview import rotation_matrix
 from emosync.inference.expression_fit import similarity
+from emosync.render.mouth import mouth_axes
 from emosync.rigs import face_landmarks as lm
 from emosync.rigs.channels import ARKIT_NAMES
 from emosync.rigs.demo_face import N_LANDMARKS, DemoFace, load_demo_face
@@ -123,14 +124,13 @@ def face_motion(
                                (lm.IRIS_R, lm.EYE_R_UP, lm.EYE_R_LO)):  # fmt: skip
         follow_lids(fields, rest, iris, upper, lower)
     pivot = scale * rot @ (GLTF_TO_IMAGE @ face.head_pivot.astype(np.float64)) + shift
-    corners = rest[[lm.LIP_INNER_UP[0], lm.LIP_INNER_UP[-1]], :2]
     return FaceMotion(
         rest=rest,
         fields=fields.astype(np.float32),
         rotation=rot,
         scale=scale,
         pivot=pivot,
-        mouth_width=float(np.linalg.norm(corners[1] - corners[0])),
+        mouth_width=mouth_axes(rest[list(lm.LIP_INNER_UP)])[2],
     )
 
 
@@ -138,10 +138,8 @@ def lip_closure(points: np.ndarray) -> np.ndarray:
     """Displacements [478, 3] that close the photo's parted lips: each inner-lip pair meets
     halfway, and the points around follow with a Gaussian fall-off."""
     upper, lower = list(lm.LIP_INNER_UP[1:-1]), list(lm.LIP_INNER_LO[1:-1])
-    corners = points[[lm.LIP_INNER_UP[0], lm.LIP_INNER_UP[-1]], :2]
-    along = corners[1] - corners[0]
-    width = max(float(np.linalg.norm(along)), 1e-6)
-    down = np.array([-along[1], along[0]]) / width  # y grows downwards in the image
+    _, down, width = mouth_axes(points[list(lm.LIP_INNER_UP)])
+    width = max(width, 1e-6)
     gap = points[lower] - points[upper]  # [9, 3]
     opening = gap[:, :2] @ down
     gap[opening <= 0] = 0.0  # lips already touching (or tracked overlapping): leave them

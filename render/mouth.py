@@ -36,15 +36,23 @@ class MouthShape:
     tint: np.ndarray | None = None  # [3] the photo's light on the face (max channel 1)
 
 
+def mouth_axes(lip: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """For an inner-lip line `lip` [11, 2+] (corner to corner, pixels): the unit vector from its
+    first corner to its last, the unit vector down the face across it (image y grows downwards)
+    and the corners' distance."""
+    axis = lip[-1, :2] - lip[0, :2]
+    width = float(np.linalg.norm(axis))
+    along = axis / max(width, 1e-6)
+    return along, np.array([-along[1], along[0]]), width
+
+
 def paint_mouth(frame: np.ndarray, shape: MouthShape) -> None:
     """Paint the mouth's inside into `frame` (RGB uint8, in place) where the lips are apart,
     and the seam where they meet."""
     paint_seam(frame, shape)
     polygon = np.concatenate([shape.upper_lip, shape.lower_lip[-2:0:-1]])
-    axis = shape.upper_lip[-1] - shape.upper_lip[0]
-    half = max(float(np.linalg.norm(axis)) / 2, 1.0)
-    along = axis / (2 * half)
-    down = np.array([-along[1], along[0]])
+    along, down, width = mouth_axes(shape.upper_lip)
+    half = max(width / 2, 1.0)
     gap = float(((shape.lower_lip[1:-1] - shape.upper_lip[1:-1]) @ down).max())
     if gap < MIN_GAP_PX:
         return
