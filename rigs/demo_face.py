@@ -95,10 +95,7 @@ def wrinkle_darkening(face: DemoFace, weights: np.ndarray, uv: np.ndarray) -> np
     active = [m for m, k in enumerate(face.wrinkle_targets) if w[k] > 1e-3]
     if not active:
         return dark
-    res = face.wrinkle_maps.shape[1]
-    inside = (uv >= 0).all(axis=1) & (uv <= 1).all(axis=1)
-    cols = np.clip((uv[inside, 0] * res).astype(np.int64), 0, res - 1)
-    rows = np.clip((uv[inside, 1] * res).astype(np.int64), 0, res - 1)
+    inside, rows, cols = _texels(uv, face.wrinkle_maps.shape[1])
     total = np.zeros(len(cols), dtype=np.float32)
     for m in active:
         total += w[face.wrinkle_targets[m]] * face.wrinkle_maps[m][rows, cols]
@@ -121,12 +118,19 @@ def vertex_wrinkles(face: DemoFace) -> np.ndarray:
     n = res // VERTEX_BLOCK
     blocks = face.wrinkle_maps[:, : n * VERTEX_BLOCK, : n * VERTEX_BLOCK]
     blocks = blocks.reshape(m, n, VERTEX_BLOCK, n, VERTEX_BLOCK).mean(axis=(2, 4))
-    inside = (face.uv >= 0).all(axis=1) & (face.uv <= 1).all(axis=1)
-    cols = np.clip((face.uv[inside, 0] * n).astype(np.int64), 0, n - 1)
-    rows = np.clip((face.uv[inside, 1] * n).astype(np.int64), 0, n - 1)
+    inside, rows, cols = _texels(face.uv, n)
     for k, target in enumerate(face.wrinkle_targets):
         out[target, inside] = blocks[k][rows, cols]
     return out
+
+
+def _texels(uv: np.ndarray, res: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Which of the points `uv` [n, 2] are on the skin (inside [0, 1]²), and those points' row
+    and column in a `res` × `res` map."""
+    inside = (uv >= 0).all(axis=1) & (uv <= 1).all(axis=1)
+    cols = np.clip((uv[inside, 0] * res).astype(np.int64), 0, res - 1)
+    rows = np.clip((uv[inside, 1] * res).astype(np.int64), 0, res - 1)
+    return inside, rows, cols
 
 
 def weights_from(values: dict[str, float]) -> np.ndarray:
