@@ -544,11 +544,6 @@ def compacts(cpt: bytes) -> tuple[dict[int, str], dict[int, tuple[int, ...]]]:
     return out, body
 
 
-def compact_names(cpt: bytes) -> dict[int, str]:
-    """Object id -> name from ScummVM's sky.cpt."""
-    return compacts(cpt)[0]
-
-
 def _object_scripts(
     facts: dict[int, ScriptFacts], objects: dict[int, tuple[int, ...]], player: int
 ) -> tuple[dict[int, set[int]], dict[int, set[int]]]:
