@@ -306,14 +306,14 @@ class _WavSource(_Source):
             if self._float:
                 data = np.frombuffer(raw, "<f4" if self._bits == 32 else "<f8")
             else:
-                data = _pcm_to_float(raw, self._bits // 8)
+                data = pcm_to_float(raw, self._bits // 8)
             yield data.astype(np.float32, copy=False).reshape(n, self.channels)
 
     def close(self) -> None:
         self._f.close()
 
 
-def _pcm_to_float(raw: bytes, width: int) -> np.ndarray:
+def pcm_to_float(raw: bytes, width: int) -> np.ndarray:
     """Little-endian PCM bytes (8-bit unsigned, 16/24/32-bit signed) to float32 in [-1, 1)."""
     if width == 1:
         return (np.frombuffer(raw, np.uint8).astype(np.float32) - 128.0) / 128.0

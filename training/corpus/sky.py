@@ -53,6 +53,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emosync.inference.audio import pcm_to_float
+
 SPEECH_RATE = 11025
 HEADER_BYTES = 22  # the data file header: eleven uint16
 SPEECH_FILE_BASE = 50000
@@ -348,8 +350,7 @@ def text_number(file_number: int) -> int | None:
 
 def speech_samples(data: bytes) -> np.ndarray:
     """An unpacked speech file (header + unsigned 8-bit PCM) -> float32 samples in [-1, 1)."""
-    pcm = np.frombuffer(data[HEADER_BYTES:], dtype=np.uint8)
-    return (pcm.astype(np.float32) - 128.0) / 128.0
+    return pcm_to_float(data[HEADER_BYTES:], 1)
 
 
 # --- text ---------------------------------------------------------------------------------------
