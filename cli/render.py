@@ -13,7 +13,15 @@ from emosync.errors import InputError
 from emosync.exporters.dispatch import READABLE, read
 from emosync.inference.facecurves import FaceCurves
 from emosync.render.portrait import Portrait, load_portrait
-from emosync.render.video import MAX_SIZE, MIN_SIZE, check_fps, check_size, write_video
+from emosync.render.video import (
+    MAX_FPS,
+    MAX_SIZE,
+    MIN_SIZE,
+    STRIP_FRAMES,
+    check_fps,
+    check_size,
+    write_video,
+)
 
 VIDEO_SUFFIX = ".mp4"
 
@@ -26,7 +34,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT.mp4", help="the video")
     p.add_argument("--audio", metavar="WAV", help="the voice to mux in (AAC), from time 0")
     p.add_argument(
-        "--fps", type=float, default=None, help="video frame rate (default: the curves')"
+        "--fps",
+        type=float,
+        default=None,
+        help=f"video frame rate, at most {MAX_FPS:g} (default: the curves')",
     )
     add_portrait_options(p, required=True)
     p.add_argument("--force", action="store_true", help="overwrite existing outputs")
@@ -49,7 +60,11 @@ def add_portrait_options(p: argparse.ArgumentParser, required: bool = False) -> 
         help=f"video's longer side in pixels, {MIN_SIZE} to {MAX_SIZE} "
         f"(default: the photo's, at most {MAX_SIZE}); the photo's aspect is kept",
     )
-    p.add_argument("--strip", metavar="PNG", help="also write a PNG of 8 frames of the video")
+    p.add_argument(
+        "--strip",
+        metavar="PNG",
+        help=f"also write a PNG of {STRIP_FRAMES} frames of the video, cropped to the head",
+    )
     p.add_argument(
         "--keep-expression",
         action="store_true",
