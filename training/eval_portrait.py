@@ -68,7 +68,7 @@ def emotion_table(results: list[ClipResult]) -> list[str]:
     names = list(dict.fromkeys(r.portrait for r in results))
     emotions = list(dict.fromkeys(r.emotion for r in results))
     cell = {(r.portrait, r.emotion): r for r in results}
-    lines = ["| emotion | " + " | ".join(names) + " | all | read instead (all portraits) |"]
+    lines = ["| emotion | " + " | ".join(names) + " | all | top-1 classes read (all portraits) |"]
     lines.append("|---" * (len(names) + 3) + "|")
     for e in emotions:
         row = [cell[(n, e)] for n in names if (n, e) in cell]
