@@ -82,7 +82,9 @@ def bilabial_closures(
     openings: np.ndarray, reference: Alignment, fps: float, closed: float = CLOSED
 ) -> tuple[int, int]:
     """(closed, total): the reference's P/B/M phones during which the video's mouth closes on
-    at least one frame (the phone ± EDGE_TOLERANCE, as evaluation.metrics scores the curves)."""
+    at least one frame (the phone ± EDGE_TOLERANCE, as evaluation.metrics scores the curves).
+    Phones wholly after the video's last frame are not counted; a frame without a face is not
+    a closed one."""
     openings = np.asarray(openings, dtype=np.float64)
     total = shut = 0
     for phone in _phones(reference):
@@ -91,6 +93,8 @@ def bilabial_closures(
         window = openings[
             _frames(fps, openings.size, phone.start - EDGE_TOLERANCE, phone.end + EDGE_TOLERANCE)
         ]
+        if window.size == 0:
+            continue
         total += 1
         shut += bool(np.any(window[np.isfinite(window)] < closed))
     return shut, total

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -164,6 +165,7 @@ def test_bilabials_count_as_closed_when_the_mouth_shuts_inside_their_window():
     openings[57] = np.nan  # B: no face there, and open elsewhere
     assert bilabial_closures(openings, reference, fps) == (2, 3)
     assert bilabial_closures(np.full(70, 0.0), reference, fps) == (3, 3)
+    assert bilabial_closures(np.full(40, 0.0), reference, fps) == (2, 2)  # B is past the end
 
 
 def test_correlation_skips_frames_without_a_face():
@@ -200,3 +202,28 @@ def test_each_measured_emotion_has_a_fer_class():
         "surprise",
     ]
     assert fer_class("contempt") is None
+
+
+def test_a_measured_clip_reads_the_written_video(tmp_path):
+    # the first 2.5 s of hello.wav ("Hello! My name is Emma.": M twice) on the astronaut, end to
+    # end: curves, write_video's MP4 decoded, mediapipe and the FER2013 classifier
+    from emosync.evaluation.fer_classifier import FerClassifier
+    from emosync.evaluation.portrait_eval import emotion_curves, measure_clip, reference_alignment
+
+    root = Path(__file__).resolve().parents[1]
+    clip, text = root / "examples" / "hello.wav", (root / "examples" / "hello.txt").read_text()
+    curves = emotion_curves(clip, text.strip(), "happy").slice(0.0, 2.5)
+    reference = reference_alignment(clip, text.strip())
+    photo = head_crop(load_photo(by_name("astronaut")))
+    out = tmp_path / "talk.mp4"
+    r = measure_clip(
+        photo, "astronaut", "happy", curves, reference, clip, out, FerClassifier(), 5, (30,)
+    )
+    assert out.is_file() and r.n_frames == curves.n_frames == r.openings.size == 75
+    assert len(r.tops) == 15 and r.share >= 0.8  # she smiles in the photo and in the clip
+    assert not np.isnan(r.openings).any() and r.lip_correlation > 0.8
+    shut, total = r.closures
+    assert total >= 2 and shut == total  # the M of "My" and of "Emma" at least
+    assert set(r.stills) == {30} and r.stills[30].shape == (512, 512, 3)
+    summary = r.summary()
+    assert summary["frames"] == 75 and summary["cpu_s"] > 0 and summary["fps"] > 0
