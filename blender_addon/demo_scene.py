@@ -38,7 +38,9 @@ def _mesh_data(name: str, vertices: np.ndarray, faces: np.ndarray, colors: np.nd
     return mesh
 
 
-def vertex_color_material(name: str = "EmoSync Skin", roughness: float = 0.55):
+def vertex_color_material(
+    name: str = "EmoSync Skin", roughness: float = 0.55
+) -> bpy.types.Material:
     """A Principled BSDF whose base colour is the mesh's colour attribute (the demo face's
     colours are per vertex; without this node Blender renders it grey)."""
     material = bpy.data.materials.get(name)
@@ -69,7 +71,7 @@ def _wrinkle_image(face: DemoFace, k: int) -> bpy.types.Image:
     return image
 
 
-def _add_wrinkle_uv(mesh, face: DemoFace) -> None:
+def _add_wrinkle_uv(mesh: bpy.types.Mesh, face: DemoFace) -> None:
     """The wrinkle-map coordinates as a UV map (v flipped: Blender's origin is bottom left)."""
     corner_vertex = np.empty(len(mesh.loops), dtype=np.int64)
     mesh.loops.foreach_get("vertex_index", corner_vertex)
@@ -77,7 +79,7 @@ def _add_wrinkle_uv(mesh, face: DemoFace) -> None:
     mesh.uv_layers.new(name=WRINKLE_UV).data.foreach_set("uv", uv.astype(np.float32).ravel())
 
 
-def wrinkle_material(head: bpy.types.Object, face: DemoFace):
+def wrinkle_material(head: bpy.types.Object, face: DemoFace) -> bpy.types.Material:
     """The head's own skin material: vertex colour × (1 − Σ weight × wrinkle map), each weight
     a driver on the head's shape key of that name."""
     material = vertex_color_material().copy()

@@ -847,6 +847,9 @@ def wrinkle_uv(points: np.ndarray) -> np.ndarray:
     )
 
 
+Point = Sequence[float] | np.ndarray  # x, y in mm
+
+
 class Canvas:
     """The wrinkle-map grid in millimetres of the neutral face (x right, y up)."""
 
@@ -854,7 +857,7 @@ class Canvas:
         g = ((np.arange(WRINKLE_RES) + 0.5) / WRINKLE_RES * 2 - 1) * WRINKLE_HALF / MM
         self.x, self.y = np.meshgrid(g, -g)
 
-    def line(self, a, b, width: float) -> np.ndarray:
+    def line(self, a: Point, b: Point, width: float) -> np.ndarray:
         """A Gaussian crease of `width` mm along the segment a-b (mm)."""
         a, b = np.asarray(a, float), np.asarray(b, float)
         ab = b - a
@@ -862,10 +865,10 @@ class Canvas:
         d = np.hypot(self.x - a[0] - t * ab[0], self.y - a[1] - t * ab[1])
         return np.exp(-((d / width) ** 2))
 
-    def curve(self, points, width: float) -> np.ndarray:
+    def curve(self, points: Sequence[Point], width: float) -> np.ndarray:
         return np.max([self.line(a, b, width) for a, b in itertools.pairwise(points)], axis=0)
 
-    def spot(self, centre, sigma: float) -> np.ndarray:
+    def spot(self, centre: Point, sigma: float) -> np.ndarray:
         return np.exp(-((self.x - centre[0]) ** 2 + (self.y - centre[1]) ** 2) / sigma**2)
 
 
