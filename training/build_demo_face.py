@@ -70,19 +70,16 @@ PUPIL = np.array([0.008, 0.008, 0.008])
 
 def detect_landmarks() -> np.ndarray:
     """The 478 refined mediapipe landmarks of the astronaut as pixels, [x right, y down, z]."""
-    import mediapipe as mp
     import skimage.data
+
+    from emosync.inference.emotion_image import detect_faces
 
     image = skimage.data.astronaut()
     h, w = image.shape[:2]
-    with mp.solutions.face_mesh.FaceMesh(
-        static_image_mode=True, refine_landmarks=True, max_num_faces=1
-    ) as mesh:
-        result = mesh.process(image)
-    if not result.multi_face_landmarks:
+    faces = detect_faces(image)
+    if not faces:
         raise SystemExit("mediapipe found no face in the astronaut image")
-    lm = result.multi_face_landmarks[0].landmark
-    return np.array([[p.x * w, p.y * h, p.z * w] for p in lm])
+    return faces[0].landmarks * [w, h, w]
 
 
 def tessellation_triangles() -> np.ndarray:
