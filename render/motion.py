@@ -27,12 +27,24 @@ EYE_RADIUS_M = 0.012  # eyeball centre to the front of the cornea
 MAX_GAZE = 0.3  # the iris moves at most this fraction of the eye's width
 LIP_SPREAD = 0.2  # the lip closure fades over this fraction of the mouth width
 JAW_TARGETS = [ARKIT_NAMES.index(n) for n in ("jawOpen", "jawLeft", "jawRight", "jawForward")]
+# the photo's own expression eased out at rest: the mouth corners' shapes only. The fitter also
+# reads rolled, puckered or pressed lips into a relaxed mouth (Franck's closed mouth: pucker
+# 0.76, roll 0.5); taking those out too left his lips apart, and no bilabial closed (2 of 15)
 NEUTRALISED = [
     ARKIT_NAMES.index(n)
     for n in ARKIT_NAMES
-    if n.startswith(("mouthSmile", "mouthFrown", "mouthDimple", "mouthStretch", "mouthPress"))
-    or n.startswith(("mouthRoll", "mouthShrug", "mouthPucker", "mouthFunnel", "cheekPuff"))
+    if n.startswith(("mouthSmile", "mouthFrown", "mouthDimple", "mouthStretch"))
 ]
+# the targets that carry an expression rather than speech; expression_gain scales their fields
+# (a 2D warp has no shading to sell them). The jaw, the lips' opening, closing, rolling and
+# pucker, blinks and gaze keep their extent, so the lips stay in sync and seal
+EXPRESSION_TARGETS = [
+    ARKIT_NAMES.index(n)
+    for n in ARKIT_NAMES
+    if n.startswith(("brow", "eyeSquint", "eyeWide", "cheekSquint", "noseSneer", "mouthSmile"))
+    or n.startswith(("mouthFrown", "mouthDimple", "mouthStretch", "mouthPress", "mouthShrug"))
+]
+EXPRESSION_GAIN = 1.0  # the default gain: chosen on two photos (docs/rendering.md)
 # upper and lower lid points facing each other across the middle of each eye
 BLINK_PAIRS = {
     "eyeBlinkRight": tuple(zip(lm.EYE_R_UP[3:6], lm.EYE_R_LO[3:6], strict=True)),
@@ -98,13 +110,17 @@ class FaceMotion:
 
 
 def face_motion(
-    points: np.ndarray, expression: np.ndarray | None = None, face: DemoFace | None = None
+    points: np.ndarray,
+    expression: np.ndarray | None = None,
+    face: DemoFace | None = None,
+    expression_gain: float = EXPRESSION_GAIN,
 ) -> FaceMotion:
     """Carry the demo face's target fields onto tracked landmarks `points` [478, 3] (pixels).
 
-    `expression` [52], the photo's own fitted ARKit pose: its mouth shapes (NEUTRALISED) are
-    taken out of the rest pose, so that a smiling photo rests neutral and
-    every emotion starts from there."""
+    `expression` [52], the photo's own fitted ARKit pose: its mouth corners' shapes
+    (NEUTRALISED) are taken out of the rest pose, so that a smiling photo rests neutral and
+    every emotion starts from there. `expression_gain` scales the fields of the
+    EXPRESSION_TARGETS (after the easing, which undoes the photo's pose at its own extent)."""
     face = face or load_demo_face()
     demo = face.vertices[:N_LANDMARKS].astype(np.float64) @ GLTF_TO_IMAGE
     tracked = np.asarray(points, dtype=np.float64)
@@ -117,6 +133,7 @@ def face_motion(
         w = np.clip(np.asarray(expression, dtype=np.float64)[NEUTRALISED], 0.0, 1.0)
         rest -= np.tensordot(w, fields[NEUTRALISED], axes=1)
     rest += lip_closure(rest)
+    fields[EXPRESSION_TARGETS] *= expression_gain
     for name, pairs in BLINK_PAIRS.items():
         k = ARKIT_NAMES.index(name)
         fields[k] *= blink_gain(rest, fields[k], pairs)

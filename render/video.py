@@ -25,7 +25,7 @@ from emosync.errors import InputError
 from emosync.exporters.preview import contact_sheet, write_png
 from emosync.inference.facecurves import FaceCurves
 from emosync.inference.life import LOOK_PITCH_RANGE, LOOK_YAW_RANGE
-from emosync.render.motion import FaceMotion, face_motion
+from emosync.render.motion import EXPRESSION_GAIN, FaceMotion, face_motion
 from emosync.render.mouth import MouthShape, paint_mouth
 from emosync.render.portrait import Portrait
 from emosync.render.warp import Warper, WarpMesh, build_mesh
@@ -36,6 +36,7 @@ from emosync.rigs.demo_face import N_LANDMARKS, SKINLESS_UV, load_demo_face, wri
 MAX_SIZE = 1024  # the longer side of a video, pixels
 MIN_SIZE = 64
 MAX_FPS = 60.0
+MAX_EXPRESSION_GAIN = 4.0  # beyond this the carried fields fold the face over
 STRIP_FRAMES = 8
 STRIP_HEIGHT = 256
 WRINKLE_GAIN = 0.5  # a photo has its own shading: the demo face's wrinkles, lighter
@@ -72,6 +73,14 @@ def check_fps(fps: float) -> None:
         raise InputError(f"--fps must be above 0 and at most {MAX_FPS:g}, got {fps:g}")
 
 
+def check_expression_gain(gain: float) -> None:
+    """InputError unless 0 <= `gain` <= MAX_EXPRESSION_GAIN."""
+    if not 0 <= gain <= MAX_EXPRESSION_GAIN:
+        raise InputError(
+            f"--expression-gain must be between 0 and {MAX_EXPRESSION_GAIN:g}, got {gain:g}"
+        )
+
+
 def output_size(width: int, height: int, size: int | None = None) -> tuple[int, int]:
     """The video's width and height: the photo's aspect with the longer side `size` (default:
     the photo's own, capped at MAX_SIZE), both even (H.264 in 4:2:0 needs that)."""
@@ -88,12 +97,19 @@ class PortraitRenderer:
     """One portrait at one output size, ready to draw frames."""
 
     def __init__(
-        self, portrait: Portrait, size: int | None = None, keep_expression: bool = False
+        self,
+        portrait: Portrait,
+        size: int | None = None,
+        keep_expression: bool = False,
+        expression_gain: float = EXPRESSION_GAIN,
     ) -> None:
+        check_expression_gain(expression_gain)
         width, height = output_size(portrait.width, portrait.height, size)
         self.portrait = portrait.scaled(width, height)
         expression = None if keep_expression else self.portrait.expression
-        self.motion: FaceMotion = face_motion(self.portrait.points, expression)
+        self.motion: FaceMotion = face_motion(
+            self.portrait.points, expression, expression_gain=expression_gain
+        )
         self.mesh: WarpMesh = build_mesh(self.portrait.points, width, height)
         self.warper = Warper(closed_mouth(self.portrait), self.mesh)
         self._tint = light_tint(self.portrait)
@@ -237,12 +253,14 @@ def render_frames(
     portrait: Portrait,
     size: int | None = None,
     keep_expression: bool = False,
+    expression_gain: float = EXPRESSION_GAIN,
 ) -> Iterator[np.ndarray]:
     """RGB uint8 frames [H, W, 3] of `portrait` driven by `curves`, one per curve frame (at
     curves.fps). `size`: the longer side in pixels (default the photo's, at most MAX_SIZE).
-    The photo's own mouth expression is undone at rest unless `keep_expression`."""
+    The photo's own mouth expression is undone at rest unless `keep_expression`;
+    `expression_gain` scales the expression targets' fields (motion.EXPRESSION_TARGETS)."""
     weights, rotations = frame_channels(curves)
-    renderer = PortraitRenderer(portrait, size, keep_expression)
+    renderer = PortraitRenderer(portrait, size, keep_expression, expression_gain)
     for i in range(curves.n_frames):
         yield renderer.frame(weights[i], rotations[i])
 
@@ -282,13 +300,15 @@ def write_video(
     strip: str | os.PathLike | None = None,
     force: bool = False,
     keep_expression: bool = False,
+    expression_gain: float = EXPRESSION_GAIN,
 ) -> VideoResult:
     """Render `curves` on `portrait` into an H.264 MP4 at `out_path`, with `audio_path` muxed
     in as AAC from time 0 (cut or padded with silence to the curves' length), atomically.
 
     `fps` resamples the curves first (default: theirs; at most MAX_FPS); `strip` also writes a
     PNG of STRIP_FRAMES evenly spaced frames, cropped to the head; `progress` gets (frames done,
-    frames); `keep_expression` keeps the photo's own mouth expression at rest."""
+    frames); `keep_expression` keeps the photo's own mouth expression at rest;
+    `expression_gain` scales the expression targets' fields (motion.EXPRESSION_TARGETS)."""
     out = check_writable(out_path, force=force)
     strip_path = check_writable(strip, force=force) if strip is not None else None
     if fps is not None:
@@ -301,7 +321,7 @@ def write_video(
     audio = _checked_audio(audio_path)
     started = time.monotonic()
     weights, rotations = frame_channels(curves)
-    renderer = PortraitRenderer(portrait, size, keep_expression)
+    renderer = PortraitRenderer(portrait, size, keep_expression, expression_gain)
     width, height = renderer.size
     n = curves.n_frames
     keep = set(np.round(np.linspace(0, n, STRIP_FRAMES + 2)[1:-1]).astype(int).clip(0, n - 1))
