@@ -12,12 +12,15 @@ from emosync.cli.progress import ProgressBar
 from emosync.errors import InputError
 from emosync.exporters.dispatch import READABLE, read
 from emosync.inference.facecurves import FaceCurves
+from emosync.render.motion import EXPRESSION_GAIN
 from emosync.render.portrait import Portrait, load_portrait
 from emosync.render.video import (
+    MAX_EXPRESSION_GAIN,
     MAX_FPS,
     MAX_SIZE,
     MIN_SIZE,
     STRIP_FRAMES,
+    check_expression_gain,
     check_fps,
     check_size,
     write_video,
@@ -70,6 +73,15 @@ def add_portrait_options(p: argparse.ArgumentParser, required: bool = False) -> 
         action="store_true",
         help="keep the photo's own smile (or frown) at rest instead of easing it to neutral",
     )
+    p.add_argument(
+        "--expression-gain",
+        type=float,
+        default=None,
+        metavar="G",
+        help="scale the expressions (brows, squint, smile, frown, sneer ...; not the lips' "
+        f"speech) by G, 0 to {MAX_EXPRESSION_GAIN:g} (default {EXPRESSION_GAIN:g}: a photo "
+        "shows them fainter than a 3D face)",
+    )
 
 
 def check_video_args(outputs: list[Path], args: argparse.Namespace) -> None:
@@ -85,14 +97,18 @@ def check_video_args(outputs: list[Path], args: argparse.Namespace) -> None:
             raise InputError("the strip is a PNG: name it *.png")
         check_writable(args.strip, force=args.force)
     check_size(args.size)
+    if args.expression_gain is not None:
+        check_expression_gain(args.expression_gain)
 
 
 def video_outputs(args: argparse.Namespace) -> list[Path]:
     """animate's video output, checked: the .mp4 among -o when --portrait is given (an .mp4
     without --portrait is an unknown output format there)."""
     if args.portrait is None:
-        if args.size is not None or args.strip is not None:
-            raise InputError("--size and --strip go with --portrait (a portrait video)")
+        if args.size is not None or args.strip is not None or args.expression_gain is not None:
+            raise InputError(
+                "--size, --strip and --expression-gain go with --portrait (a portrait video)"
+            )
         return []
     videos = [Path(o) for o in args.output if Path(o).suffix.lower() == VIDEO_SUFFIX]
     if not videos:
@@ -130,6 +146,7 @@ def write_portrait_video(
         strip=args.strip,
         force=args.force,
         keep_expression=args.keep_expression,
+        expression_gain=EXPRESSION_GAIN if args.expression_gain is None else args.expression_gain,
     )
     if not args.quiet:
         print(

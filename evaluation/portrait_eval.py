@@ -145,16 +145,22 @@ def measure_clip(
     judge: FerClassifier,
     fer_every: int = 10,
     keep: tuple[int, ...] = (),
+    expression_gain: float | None = None,
 ) -> ClipResult:
     """Render `curves` on the photo `image` into `out` (an MP4, overwritten) with the clip's
-    voice, decode it and measure it; `keep`: frame indices whose decoded frames are kept."""
+    voice, decode it and measure it; `keep`: frame indices whose decoded frames are kept;
+    `expression_gain`: the renderer's (default: its own default)."""
+    from emosync.render.motion import EXPRESSION_GAIN
     from emosync.render.portrait import load_portrait
     from emosync.render.video import write_video
 
     cpu0, t0 = _cpu_seconds(), time.perf_counter()
     portrait = load_portrait(image, name)
     track_s = time.perf_counter() - t0
-    result = write_video(curves, portrait, out, audio_path=clip, size=SIZE, force=True)
+    gain = EXPRESSION_GAIN if expression_gain is None else expression_gain
+    result = write_video(
+        curves, portrait, out, audio_path=clip, size=SIZE, force=True, expression_gain=gain
+    )
     cpu_s = _cpu_seconds() - cpu0
     tops: list[str | None] = []
     openings, stills = [], {}

@@ -9,7 +9,7 @@ portraits, labelled with the classifier's reading), portrait_stability.png (wher
 of a whole clip ever change) and portrait_lips.png (the video's lip opening against the curves').
 
     nice -n 15 .venv/bin/python training/eval_portrait.py [--portraits astronaut,hopper]
-        [--emotions neutral,happy] [--fer-every 10] [--pictures --force]
+        [--emotions neutral,happy] [--fer-every 10] [--expression-gain G] [--pictures --force]
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ STILL_AT = 0.42  # the picture's frame: this far into the clip (mid-sentence)
 
 
 def run(
-    photos: dict[str, np.ndarray], emotions: list[str], fer_every: int
+    photos: dict[str, np.ndarray], emotions: list[str], fer_every: int, gain: float | None = None
 ) -> tuple[list[ClipResult], Alignment]:
     """Every photo speaking the clip with every emotion, measured; and the reference phones."""
     transcript = TRANSCRIPT.read_text(encoding="utf-8").strip()
@@ -57,7 +57,7 @@ def run(
             still = int(STILL_AT * c.n_frames)
             r = measure_clip(
                 image, name, emotion, c, reference, CLIP, OUT / f"{name}_{emotion}.mp4", judge,
-                fer_every, keep=(still,),
+                fer_every, keep=(still,), expression_gain=gain,
             )  # fmt: skip
             print(json.dumps(r.summary()), flush=True)
             results.append(r)
@@ -120,6 +120,9 @@ def main() -> None:
     ap.add_argument("--portraits", default=",".join(present), help="names from the manifest")
     ap.add_argument("--emotions", default=",".join(MEASURED))
     ap.add_argument("--fer-every", type=int, default=10, help="read every Nth frame")
+    ap.add_argument(
+        "--expression-gain", type=float, default=None, help="the renderer's (default: its own)"
+    )
     ap.add_argument("--pictures", action="store_true", help="write docs/img/portrait_*.png")
     ap.add_argument("--picture", default="astronaut,hopper", help="portraits pictured")
     ap.add_argument("--json", type=Path, default=OUT / "results.json")
@@ -128,7 +131,7 @@ def main() -> None:
     manifest = {p.name: p for p in read_manifest()}
     photos = {n: head_crop(load_photo(manifest[n])) for n in args.portraits.split(",")}
     started, load0 = time.perf_counter(), os.getloadavg()
-    results, reference = run(photos, args.emotions.split(","), args.fer_every)
+    results, reference = run(photos, args.emotions.split(","), args.fer_every, args.expression_gain)
     elapsed, load1 = time.perf_counter() - started, os.getloadavg()
     for table in (emotion_table, lip_table, speed_table):
         print("\n".join(table(results)) + "\n")
