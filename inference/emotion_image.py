@@ -126,17 +126,24 @@ def load_image(path: str | Path) -> tuple[np.ndarray, list[str]]:
         raise InputError(f"image {path} is too large to read (over 2^30 pixels)") from None
     if bgr is None:
         raise InputError(f"{path} is not an image that can be read (PNG, JPEG, BMP, WebP, TIFF)")
-    height, width = bgr.shape[:2]
-    if min(height, width) < MIN_IMAGE_PX:
-        raise InputError(f"image {path} is {width}×{height} px; too small to find a face in")
-    notes = []
-    longest = max(height, width)
-    if longest > MAX_SIDE_PX:
-        scale = MAX_SIDE_PX / longest
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        bgr = cv2.resize(bgr, size, interpolation=cv2.INTER_AREA)
-        notes.append(f"image scaled down from {width}×{height} to {size[0]}×{size[1]} px")
+    bgr, notes = sized_for_tracking(bgr, f"image {path}")
     return np.ascontiguousarray(bgr[:, :, ::-1]), notes
+
+
+def sized_for_tracking(image: np.ndarray, label: str) -> tuple[np.ndarray, list[str]]:
+    """`image` [H, W, C], InputError when it is too small to find a face in (MIN_IMAGE_PX),
+    scaled down when its longer side exceeds MAX_SIDE_PX (with a note that says so)."""
+    height, width = image.shape[:2]
+    if min(height, width) < MIN_IMAGE_PX:
+        raise InputError(f"{label} is {width}×{height} px; too small to find a face in")
+    longest = max(height, width)
+    if longest <= MAX_SIDE_PX:
+        return image, []
+    scale = MAX_SIDE_PX / longest
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    cv2 = _cv2()
+    image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    return image, [f"image scaled down from {width}×{height} to {size[0]}×{size[1]} px"]
 
 
 def detect_faces(image: np.ndarray) -> list[TrackedFace]:

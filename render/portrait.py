@@ -13,14 +13,13 @@ import numpy as np
 
 from emosync.errors import InputError
 from emosync.inference.emotion_image import (
-    MAX_SIDE_PX,
-    MIN_IMAGE_PX,
     detect_faces,
     fitter,
     landmarks_to_model_space,
     largest_face,
     load_calibration,
     load_image,
+    sized_for_tracking,
 )
 
 N_TRACKED = 478  # mediapipe's 468 mesh landmarks and 10 iris points (refined landmarks)
@@ -106,14 +105,5 @@ def _rgb_array(array: np.ndarray, label: str) -> np.ndarray:
         raise InputError(f"{label} must be [H, W], [H, W, 3] or [H, W, 4], got {a.shape}")
     if a.shape[2] == 1:
         a = np.repeat(a, 3, axis=2)
-    a = a[:, :, :3]
-    height, width = a.shape[:2]
-    if min(height, width) < MIN_IMAGE_PX:
-        raise InputError(f"{label} is {width}×{height} px; too small to find a face in")
-    if max(height, width) > MAX_SIDE_PX:
-        import cv2
-
-        scale = MAX_SIDE_PX / max(height, width)
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        a = cv2.resize(a, size, interpolation=cv2.INTER_AREA)
+    a, _ = sized_for_tracking(a[:, :, :3], label)
     return np.ascontiguousarray(a)
