@@ -194,16 +194,16 @@ def read_value(bits: BitReader, table: dict[tuple[int, int], int]) -> int:
     raise ValueError("no RNC Huffman code matches the bit stream")
 
 
-def rnc_unpack(data: bytes, check: bool = True) -> bytes:
-    """Unpack RNC method-1 `data` (from its header on); with `check`, both CRCs and the
-    unpacked length must match the header's, else ValueError."""
+def rnc_unpack(data: bytes) -> bytes:
+    """Unpack RNC method-1 `data` (from its header on); both CRCs and the unpacked length must
+    match the header's, else ValueError."""
     head = rnc_header(data)
     if head is None:
         raise ValueError("not RNC method-1 data")
     packed = data[RNC_HEADER : RNC_HEADER + head.packed]
     if len(packed) != head.packed:
         raise ValueError(f"RNC data truncated: {len(packed)} of {head.packed} packed bytes")
-    if check and crc16(packed) != head.crc_packed:
+    if crc16(packed) != head.crc_packed:
         raise ValueError("RNC packed-data CRC mismatch")
     bits = BitReader(packed)
     bits.read(2)  # lock and key flags
@@ -212,9 +212,9 @@ def rnc_unpack(data: bytes, check: bool = True) -> bytes:
     for _ in range(head.blocks):
         tables = [read_table(bits) or old for old in tables]
         _unpack_block(bits, tables, out)
-    if check and len(out) != head.unpacked:
+    if len(out) != head.unpacked:
         raise ValueError(f"RNC unpacked {len(out)} bytes, header says {head.unpacked}")
-    if check and crc16(out) != head.crc_unpacked:
+    if crc16(out) != head.crc_unpacked:
         raise ValueError("RNC unpacked-data CRC mismatch")
     return bytes(out)
 
