@@ -408,6 +408,19 @@ CASES = [
         "--size must be between",
     ),
     Case(
+        "portrait expression gain out of range",
+        [
+            "render",
+            f"{I}/short.json",
+            "--portrait",
+            f"{I}/photo.jpg",
+            "-o",
+            "v.mp4",
+            "--expression-gain=-1",
+        ],
+        "--expression-gain must be between",
+    ),
+    Case(
         "portrait audio corrupt",
         [
             "render",

@@ -138,6 +138,60 @@ def test_open_mouth_tracks_wider_than_closed(portrait, photo):
     assert gaps[0] + 0.03 < gaps[1] < gaps[2], gaps
 
 
+SEALED = {
+    "jawOpen": 0.3,
+    "mouthClose": 0.3,
+    "mouthPressLeft": 0.3,
+    "mouthPressRight": 0.3,
+    "mouthRollLower": 0.1,
+    "mouthRollUpper": 0.08,
+}  # an /m/ mid-sentence: lip_gap 0
+EXPRESSIONS = {
+    "none": {},
+    "sad": {"mouthFrownLeft": 0.8, "mouthFrownRight": 0.8, "browInnerUp": 0.9},
+    "happy": {"mouthSmileLeft": 0.7, "mouthSmileRight": 0.7, "cheekSquintLeft": 0.5,
+              "cheekSquintRight": 0.5},
+    "surprised": {"browInnerUp": 0.8, "browOuterUpLeft": 0.8, "browOuterUpRight": 0.8,
+                  "eyeWideLeft": 0.7, "eyeWideRight": 0.7},
+}  # fmt: skip
+
+
+def sealed_photos() -> list:
+    """The astronaut (parted lips, teeth showing) and, where fetched, Franck (lips slightly
+    apart, a mouth the expression fitter reads as puckered and rolled)."""
+    from emosync.evaluation.portraits import FOLDER, head_crop, load_photo, locate, read_manifest
+
+    franck = next(p for p in read_manifest() if p.name == "franck")
+    fetched = locate(franck, FOLDER) is not None
+    return [
+        pytest.param(skimage_data.astronaut, id="astronaut"),
+        pytest.param(
+            lambda: head_crop(load_photo(franck)),
+            id="franck",
+            marks=pytest.mark.skipif(not fetched, reason="franck.jpg not fetched"),
+        ),
+    ]
+
+
+@pytest.mark.parametrize("expression", list(EXPRESSIONS))
+@pytest.mark.parametrize("image", sealed_photos())
+def test_sealed_lips_meet_on_the_video_whatever_the_expression(image, expression, request):
+    """Where the curves seal the lips (rigs.mouth.sealed), the rendered lips meet: mediapipe,
+    tracking the frame again, measures an opening under the evaluation's closed threshold."""
+    from emosync.evaluation.portrait_lips import CLOSED, frame_opening
+    from emosync.rigs.mouth import sealed
+
+    if request.node.callspec.id == "astronaut-sad":
+        # known: her eased smile under a 0.8 frown leaves a pale, thin lower lip that mediapipe
+        # takes for an opening (0.18; the drawn inner lips are 0.002 apart), docs/rendering.md
+        request.applymarker(pytest.mark.xfail(strict=True, reason="pale lower lip re-tracked"))
+    weights = weights_from({**SEALED, **EXPRESSIONS[expression]})
+    assert sealed(weights[None])[0]
+    renderer = PortraitRenderer(load_portrait(image(), "photo"), 512)
+    frame = renderer.frame(weights, np.zeros(9))
+    assert frame_opening(frame) < CLOSED
+
+
 @pytest.mark.parametrize("keep", [True, False])
 def test_neutral_frame_is_the_photo_but_the_mouth(portrait, photo, keep):
     """At rest only the mouth moves: the photo's parted lips close, and (unless kept) its smile
