@@ -10,7 +10,9 @@
                 strip="talk.png", progress=print)
 
 `render_frames` and `write_video` take `keep_expression=True` to keep the photo's own smile or
-frown at rest (by default its fitted mouth expression is eased out); `write_video` also takes
+frown at rest (by default its fitted mouth corners' shapes are eased out), and
+`expression_gain=` to scale the expression targets' fields (render.motion.EXPRESSION_TARGETS,
+default EXPRESSION_GAIN); `write_video` also takes
 `fps=` (resample, at most 60), `strip=` (a PNG of 8 head crops) and `force=`, and returns a
 VideoResult (path, n_frames, fps, width, height, seconds, strip).
 
