@@ -38,20 +38,21 @@ RATES: dict[str, tuple[str, str]] = {
 COUNTS: tuple[str, ...] = tuple(dict.fromkeys(c for pair in RATES.values() for c in pair))
 
 
-def _frames(fps: float, n_frames: int, start: float, end: float) -> slice:
+def frames_between(fps: float, n_frames: int, start: float, end: float) -> slice:
     """Frames whose time i / fps lies in [start, end]."""
     a = max(0, math.ceil(start * fps - 1e-9))
     b = min(n_frames, math.floor(end * fps + 1e-9) + 1)
     return slice(a, max(a, b))
 
 
-def _phones(reference: Alignment) -> list[Segment]:
+def normalised_phones(reference: Alignment) -> list[Segment]:
+    """The reference's phones with their labels in the project's phone set."""
     return [Segment(normalise_phone(p.label), p.start, p.end) for p in reference.phones]
 
 
 def pauses(reference: Alignment, duration: float) -> list[tuple[float, float]]:
     """Stretches of the clip not covered by a speech phone (SIL segments and gaps), merged."""
-    speech = sorted((p.start, p.end) for p in _phones(reference) if p.label != SILENCE)
+    speech = sorted((p.start, p.end) for p in normalised_phones(reference) if p.label != SILENCE)
     out, t = [], 0.0
     for start, end in speech:
         if start > t:
@@ -100,22 +101,22 @@ def score(curves: FaceCurves, reference: Alignment) -> dict[str, Any]:
     c: dict[str, float] = dict.fromkeys(COUNTS, 0)
     tol = EDGE_TOLERANCE
 
-    for p in _phones(reference):
+    for p in normalised_phones(reference):
         if p.label in BILABIAL:
             c["n_bilabial"] += 1
             c["n_bilabial_sealed"] += bool(
-                is_sealed[_frames(fps, n, p.start - tol, p.end + tol)].any()
+                is_sealed[frames_between(fps, n, p.start - tol, p.end + tol)].any()
             )
         if p.label in OPEN_VOWELS and p.duration >= MIN_OPEN_VOWEL:
             c["n_open_vowels"] += 1
-            window = jaw[_frames(fps, n, p.start - tol, p.end + tol)]
+            window = jaw[frames_between(fps, n, p.start - tol, p.end + tol)]
             c["n_open_vowels_opened"] += bool(window.size and window.max() >= mouth.OPEN_JAW)
         if p.label in VOWELS:
             # the vowel's core, away from the neighbouring consonants' closures
-            core = _frames(fps, n, p.start + tol, p.end - tol)
+            core = frames_between(fps, n, p.start + tol, p.end - tol)
             c["n_vowel_frames"] += core.stop - core.start
             c["n_vowel_frames_sealed"] += int(is_sealed[core].sum())
-            inner = jaw[_frames(fps, n, p.start, p.end)]
+            inner = jaw[frames_between(fps, n, p.start, p.end)]
             c["vowel_seconds"] += p.duration
             c["n_vowel_reversals"] += _jaw_reversals(inner, fps)
 
@@ -123,11 +124,11 @@ def score(curves: FaceCurves, reference: Alignment) -> dict[str, Any]:
     rest = mouth.at_rest(weights)
     for start, end in pauses(reference, duration):
         if end - start >= MIN_PAUSE:
-            window = _frames(fps, n, start + PAUSE_MARGIN, end - PAUSE_MARGIN)
+            window = frames_between(fps, n, start + PAUSE_MARGIN, end - PAUSE_MARGIN)
             c["n_pause_frames"] += window.stop - window.start
             c["n_pause_frames_at_rest"] += int(rest[window].sum())
 
-    lag = sync_lag(jaw, _phones(reference), fps)
+    lag = sync_lag(jaw, normalised_phones(reference), fps)
     if lag is not None:
         c["lag_ms_x_frames"], c["n_lag_frames"] = 1000.0 * lag * n, n
     if n >= 3:

@@ -17,12 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from emosync.evaluation.metrics import EDGE_TOLERANCE, _frames, _phones
+from emosync.evaluation.metrics import EDGE_TOLERANCE, frames_between, normalised_phones
 from emosync.inference.timed_phones import Alignment
+from emosync.rigs.face_landmarks import EYE_L_UP, EYE_R_UP, LIP_INNER_LO, LIP_INNER_UP
 from emosync.rigs.phonemes import BILABIAL
 
-UPPER_LIP, LOWER_LIP = 13, 14  # mediapipe face mesh: inner-lip midpoints
-EYE_CORNERS = (33, 263)  # outer eye corners (the face's scale)
+UPPER_LIP, LOWER_LIP = LIP_INNER_UP[5], LIP_INNER_LO[5]  # inner-lip midpoints, 13 and 14
+EYE_CORNERS = (EYE_R_UP[0], EYE_L_UP[0])  # outer eye corners, 33 and 263 (the face's scale)
 CLOSED = 0.03  # an opening under this (in eye-corner distances) is a closed mouth
 
 
@@ -87,11 +88,13 @@ def bilabial_closures(
     a closed one."""
     openings = np.asarray(openings, dtype=np.float64)
     total = shut = 0
-    for phone in _phones(reference):
+    for phone in normalised_phones(reference):
         if phone.label not in BILABIAL:
             continue
         window = openings[
-            _frames(fps, openings.size, phone.start - EDGE_TOLERANCE, phone.end + EDGE_TOLERANCE)
+            frames_between(
+                fps, openings.size, phone.start - EDGE_TOLERANCE, phone.end + EDGE_TOLERANCE
+            )
         ]
         if window.size == 0:
             continue

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from emosync.evaluation.fer_classifier import FerClassifier
-from emosync.evaluation.metrics import _phones
+from emosync.evaluation.metrics import normalised_phones
 from emosync.evaluation.portrait_eval import SIZE, ClipResult
 from emosync.evaluation.portrait_lips import CLOSED, video_frames
 from emosync.exporters.preview import contact_sheet
@@ -139,7 +139,7 @@ def lips_plot(result: ClipResult, reference: Alignment, fps: float) -> bytes:
 
     t = np.arange(result.openings.size) / fps
     fig, ax = plt.subplots(figsize=(9, 2.6), dpi=90)
-    for p in _phones(reference):
+    for p in normalised_phones(reference):
         if p.label in BILABIAL:
             ax.axvspan(p.start, p.end, color="#f5c542", alpha=0.35, lw=0)
     ax.plot(t, result.openings, color="#1f6fb4", lw=1.2, label="video: inner-lip opening")
