@@ -22,7 +22,7 @@ import numpy as np
 
 from emosync.atomic import atomic_write_bytes, atomic_write_text, check_writable
 from emosync.errors import InputError
-from emosync.inference.audio import SAMPLE_RATE
+from emosync.inference.audio import SAMPLE_RATE, ffmpeg_exe, pcm_to_float
 
 SOUNDS_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 TRANSCRIPTS = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")
@@ -133,26 +133,16 @@ def list_prompts(
 
 
 # --- decoding ---------------------------------------------------------------------------------
-def _ffmpeg() -> str:
-    try:
-        from imageio_ffmpeg import get_ffmpeg_exe
-    except ImportError:
-        raise InputError(
-            "decoding G.722 needs imageio-ffmpeg (pip install imageio-ffmpeg)"
-        ) from None
-    return get_ffmpeg_exe()
-
-
 def decode_g722(path: Path) -> np.ndarray:
     """16 kHz mono float32 samples of a G.722 file."""
     if is_reserved(path.stem):
         raise InputError(f"{path.name} is reserved for the independent check")
-    cmd = [_ffmpeg(), "-v", "error", "-f", "g722", "-i", str(path)]
+    cmd = [ffmpeg_exe("decoding G.722"), "-v", "error", "-f", "g722", "-i", str(path)]
     cmd += ["-ar", str(SAMPLE_RATE), "-ac", "1", "-f", "s16le", "-"]
     proc = subprocess.run(cmd, capture_output=True, check=False)
     if proc.returncode != 0:
         raise InputError(f"cannot decode {path}: {proc.stderr.decode(errors='replace').strip()}")
-    return np.frombuffer(proc.stdout, dtype="<i2").astype(np.float32) / 32768.0
+    return pcm_to_float(proc.stdout, 2)
 
 
 def wav_bytes(samples: np.ndarray, rate: int = SAMPLE_RATE) -> bytes:

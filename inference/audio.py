@@ -313,6 +313,17 @@ class _WavSource(_Source):
         self._f.close()
 
 
+def ffmpeg_exe(needed_for: str, extra: str = "") -> str:
+    """The path of imageio-ffmpeg's static ffmpeg (H.264, AAC, MP3, G.722); when the wheel is
+    missing, one InputError line saying what needed it and what to install."""
+    try:
+        from imageio_ffmpeg import get_ffmpeg_exe
+    except ImportError:
+        install = f"emosync[{extra}]" if extra else "imageio-ffmpeg"
+        raise InputError(f"{needed_for} needs imageio-ffmpeg: pip install '{install}'") from None
+    return get_ffmpeg_exe()
+
+
 def pcm_to_float(raw: bytes, width: int) -> np.ndarray:
     """Little-endian PCM bytes (8-bit unsigned, 16/24/32-bit signed) to float32 in [-1, 1)."""
     if width == 1:

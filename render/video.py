@@ -23,6 +23,7 @@ import numpy as np
 from emosync.atomic import atomic_open, atomic_set, check_writable
 from emosync.errors import InputError
 from emosync.exporters.preview import contact_sheet, write_png
+from emosync.inference.audio import ffmpeg_exe
 from emosync.inference.facecurves import FaceCurves
 from emosync.inference.life import LOOK_PITCH_RANGE, LOOK_YAW_RANGE
 from emosync.render.motion import EXPRESSION_GAIN, FaceMotion, face_motion
@@ -41,7 +42,6 @@ STRIP_FRAMES = 8
 STRIP_HEIGHT = 256
 WRINKLE_GAIN = 0.5  # a photo has its own shading: the demo face's wrinkles, lighter
 WRINKLE_BLUR = 0.012  # and softer: blurred by this × the face's size
-INSTALL_HINT = "writing a portrait video needs imageio-ffmpeg: pip install 'emosync[render]'"
 
 Progress = Callable[[float, float], None]
 
@@ -265,19 +265,11 @@ def render_frames(
         yield renderer.frame(weights[i], rotations[i])
 
 
-def ffmpeg_exe() -> str:
-    """The path of imageio-ffmpeg's static ffmpeg (libx264, AAC)."""
-    try:
-        from imageio_ffmpeg import get_ffmpeg_exe
-    except ImportError:
-        raise InputError(INSTALL_HINT) from None
-    return get_ffmpeg_exe()
-
-
 def _encoder(
     path: Path, width: int, height: int, fps: float, duration: float, audio: str | None
 ) -> list[str]:
-    command = [ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
+    exe = ffmpeg_exe("writing a portrait video", "render")
+    command = [exe, "-hide_banner", "-loglevel", "error", "-nostdin", "-y"]
     command += ["-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}"]
     command += ["-framerate", f"{fps:g}", "-i", "pipe:0"]
     if audio is not None:

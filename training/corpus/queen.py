@@ -27,6 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
+from emosync.inference.audio import ffmpeg_exe, pcm_to_float
+
 DOG_HEADER = 20
 ENTRY = 21
 _COMMAND = re.compile(r"\*(?:XY.{11}|..)", re.S)
@@ -134,11 +136,9 @@ def dialogue_lines(path: Path) -> list[DialogueLine]:
 
 def decode_mp3(data: bytes, rate: int = 16000) -> np.ndarray:
     """MPEG audio bytes -> mono float32 samples at `rate` (ffmpeg from imageio-ffmpeg)."""
-    from emosync.evaluation.asterisk import _ffmpeg
-
-    cmd = [_ffmpeg(), "-v", "error", "-f", "mp3", "-i", "pipe:0"]
+    cmd = [ffmpeg_exe("decoding the game's MP3 speech"), "-v", "error", "-f", "mp3", "-i", "pipe:0"]
     cmd += ["-ar", str(rate), "-ac", "1", "-f", "s16le", "-"]
     proc = subprocess.run(cmd, input=data, capture_output=True, check=False)
     if proc.returncode != 0:
         raise ValueError(f"cannot decode MP3: {proc.stderr.decode(errors='replace')[:200]}")
-    return np.frombuffer(proc.stdout, dtype="<i2").astype(np.float32) / 32768.0
+    return pcm_to_float(proc.stdout, 2)
