@@ -261,7 +261,8 @@ def test_killed_local_worker_costs_no_line(clips, tmp_path):
 def test_interrupted_batch_resumes_and_one_batch_per_folder(tmp_path):
     """Ctrl-C mid-run: exit 130, the report says what is pending; a second batch on the same
     folder meanwhile is refused; running the command again finishes every line once."""
-    rows = [{"audio": str(HELLO), "out": f"hello_{i:02d}.json"} for i in range(16)]
+    lines = 160  # enough that the first batch still runs while the second one starts (~1.5 s)
+    rows = [{"audio": str(HELLO), "out": f"hello_{i:03d}.json"} for i in range(lines)]
     manifest = write_jsonl(tmp_path / "m.jsonl", rows)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "emosync.cli.main", "batch", str(manifest), "-o", str(out),
@@ -287,9 +288,9 @@ def test_interrupted_batch_resumes_and_one_batch_per_folder(tmp_path):
     assert first["pending"] > 0 and first["done"] >= 1
     assert subprocess.run(cmd, capture_output=True, timeout=300, check=False).returncode == 0
     again = report(out)["summary"]
-    assert again["skipped"] >= first["done"] and again["done"] + again["skipped"] == 16
+    assert again["skipped"] >= first["done"] and again["done"] + again["skipped"] == lines
     assert sorted(p.name for p in out.glob("hello_*.json")) == [
-        f"hello_{i:02d}.json" for i in range(16)
+        f"hello_{i:03d}.json" for i in range(lines)
     ]
     assert no_partial_files(out)
 
