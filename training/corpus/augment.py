@@ -15,6 +15,8 @@ import subprocess
 
 import numpy as np
 
+from emosync.inference.audio import ffmpeg_exe, pcm_to_float
+
 SNRS_DB = (5.0, 10.0, 20.0, 30.0)
 TELEPHONE_BAND = (300.0, 3400.0)
 LOW_PASS_HZ = (3500.0, 8000.0)  # the top of real channels: 8 kHz files to full-band 16 kHz
@@ -181,21 +183,24 @@ def telephone(samples: np.ndarray, sr: int) -> np.ndarray:
     return band_limit(back, sr, *TELEPHONE_BAND)
 
 
+def _ffmpeg_round_trip(x: np.ndarray, sr: int, encode: list[str], container: str) -> np.ndarray:
+    """`x` (float in [-1, 1] at `sr`) encoded with ffmpeg's `encode` options into `container`
+    and decoded back to `sr`."""
+    exe = ffmpeg_exe("codec augmentation")
+    pcm = (x * 32767.0).astype("<i2").tobytes()
+    raw = ["-f", "s16le", "-ar", str(sr), "-ac", "1"]
+    enc = [exe, "-v", "error", *raw, "-i", "-", *encode, "-f", container, "-"]
+    coded = subprocess.run(enc, input=pcm, capture_output=True, check=True).stdout
+    dec = [exe, "-v", "error", "-f", container, "-i", "-", "-ar", str(sr), "-f", "s16le", "-"]
+    return pcm_to_float(subprocess.run(dec, input=coded, capture_output=True, check=True).stdout, 2)
+
+
 def ffmpeg_codec(samples: np.ndarray, sr: int, codec: str = "g722") -> np.ndarray:
     """Round trip through a real speech codec with imageio-ffmpeg's ffmpeg ("g722" or
     "libgsm" where that build has it); same length as the input. Slow: for offline use."""
-    from imageio_ffmpeg import get_ffmpeg_exe
-
     x = np.clip(_as_float(samples), -1.0, 1.0)
-    pcm = (x * 32767.0).astype("<i2").tobytes()
-    fmt = {"g722": ("g722", 16000), "libgsm": ("gsm", 8000)}[codec]
-    exe = get_ffmpeg_exe()
-    raw = ["-f", "s16le", "-ar", str(sr), "-ac", "1"]
-    enc = [exe, "-v", "error", *raw, "-i", "-", "-ar", str(fmt[1]), "-c:a", codec]
-    coded = subprocess.run([*enc, "-f", fmt[0], "-"], input=pcm, capture_output=True, check=True)
-    dec = [exe, "-v", "error", "-f", fmt[0], "-i", "-", "-ar", str(sr), *raw[:1], "s16le", "-"]
-    out = subprocess.run(dec, input=coded.stdout, capture_output=True, check=True).stdout
-    y = np.frombuffer(out, dtype="<i2").astype(np.float32) / 32768.0
+    container, rate = {"g722": ("g722", 16000), "libgsm": ("gsm", 8000)}[codec]
+    y = _ffmpeg_round_trip(x, sr, ["-ar", str(rate), "-c:a", codec], container)
     return np.pad(y, (0, max(0, len(x) - len(y))))[: len(x)]
 
 
@@ -218,21 +223,11 @@ def mp3(samples: np.ndarray, sr: int, rate: int = 11025, bitrate: str = "24k") -
     """Round trip through an MP3 encoder (LAME, in imageio-ffmpeg's ffmpeg) at `rate` Hz and
     `bitrate`, the way game and web speech is stored; the encoder's delay (about 0.1 s) is
     found by cross-correlation and cut, so the labels stay aligned. Same length as the input."""
-    from imageio_ffmpeg import get_ffmpeg_exe
-
     x = np.clip(_as_float(samples), -1.0, 1.0)
     if len(x) == 0:
         return x.astype(np.float32)
-    exe = get_ffmpeg_exe()
-    raw = ["-f", "s16le", "-ar", str(sr), "-ac", "1"]
-    enc = [exe, "-v", "error", *raw, "-i", "-", "-ar", str(rate), "-c:a", "libmp3lame"]
-    pcm = (x * 32767.0).astype("<i2").tobytes()
-    coded = subprocess.run(
-        [*enc, "-b:a", bitrate, "-f", "mp3", "-"], input=pcm, capture_output=True, check=True
-    )
-    dec = [exe, "-v", "error", "-f", "mp3", "-i", "-", "-ar", str(sr), *raw[:1], "s16le", "-"]
-    out = subprocess.run(dec, input=coded.stdout, capture_output=True, check=True).stdout
-    y = np.frombuffer(out, dtype="<i2").astype(np.float64) / 32768.0
+    encode = ["-ar", str(rate), "-c:a", "libmp3lame", "-b:a", bitrate]
+    y = _ffmpeg_round_trip(x, sr, encode, "mp3").astype(np.float64)
     shift = _lag(x, y, min(len(y) - 1, int(0.2 * sr)))
     y = y[shift:]
     return np.pad(y, (0, max(0, len(x) - len(y))))[: len(x)].astype(np.float32)
