@@ -46,3 +46,22 @@ def test_a_mesh_without_our_animation_is_refused(tmp_path):
     (tmp_path / "still.glb").write_bytes(serialise(gltf, blob, ".glb"))
     with pytest.raises(InputError, match="no animation"):
         read(tmp_path / "still.glb")
+
+
+def test_an_hour_long_clip_reads_back(tmp_path):
+    """Float32 key times an hour in carry more rounding than 0.1 % of a 60 fps frame: still
+    evenly spaced (this was refused for clips past about 5 minutes)."""
+    n = 60 * 3600
+    values = np.zeros((n, len(CHANNELS)), np.float32)
+    values[:, CHANNELS.index("jawOpen")] = np.linspace(0.0, 1.0, n, dtype=np.float32)
+    back = read(export(FaceCurves(60.0, values, metadata={"name": "hour"}), tmp_path / "h.glb"))
+    assert back.n_frames == n and abs(back.fps - 60.0) < 1e-6
+
+
+def test_uneven_keys_are_refused(tmp_path):
+    from emosync.exporters.gltf_read import _fps
+
+    times = np.arange(100, dtype=np.float64) / 50.0
+    times[40] += 0.004  # a fifth of a frame
+    with pytest.raises(InputError, match="not evenly spaced"):
+        _fps(times, "clip.glb")
